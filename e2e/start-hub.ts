@@ -1,0 +1,90 @@
+/**
+ * Starts a real hub as a child process (its own SQLite file in a temp dir, the built app, a demo job of the given
+ * size) and stops it by its own PID. Used by the end-to-end tests and the benchmarks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export const OWNER_TOKEN = 'e2e-owner-token-0123456789abcdef'
+
+export interface DemoParams {
+  m: number
+  n: number
+  k: number
+  tile: number
+}
+
+/** Each unit of the default test job: 256 x 256 tile with k = 1024, i.e. 2·256·256·1024 flops. */
+export const DEFAULT_DEMO: DemoParams = { m: 768, n: 768, k: 1024, tile: 256 }
+
+export interface Hub {
+  url: string
+  /** Calls the job-owner API with the test's token. */
+  owner(path: string, init?: RequestInit): Promise<Response>
+  stop(): Promise<void>
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/** Starts `npm run hub`'s entry point as a child process and waits for /api/v1/health. */
+export async function startHub(demo: DemoParams | Record<string, unknown> = DEFAULT_DEMO, dataDir?: string, env: Record<string, string> = {}): Promise<Hub> {
+  const port = await freePort()
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-e2e-'))
+  const url = `http://127.0.0.1:${port}`
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dir,
+      STATIC_DIR: 'dist',
+      MESHWORK_API_TOKEN: OWNER_TOKEN,
+      MESHWORK_DEMO: 'on',
+      MESHWORK_DEMO_PARAMS: JSON.stringify({ inputs: { kind: 'random', seed: 7 }, ...demo }),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (d) => (output += d))
+  child.stderr?.on('data', (d) => (output += d))
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}:\n${output}`)
+    try {
+      if ((await fetch(`${url}/api/v1/health`)).ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`hub did not become healthy in 20 s:\n${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    url,
+    owner: (path, init = {}) =>
+      fetch(`${url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${OWNER_TOKEN}`, ...(init.headers ?? {}) } }),
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r))
+        process.kill(child.pid!, 'SIGTERM')
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
+        if (child.exitCode === null) process.kill(child.pid!, 'SIGKILL')
+      }
+      if (!dataDir) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Wire schemas for `/api/v1`, shared by the app, the workers and the hub. Every body that crosses a trust boundary is
+ * parsed with one of these before anything else touches it. Workload-specific shapes (job parameters, unit specs)
+ * live with their workload under `workloads/`.
+ */
+import { z } from 'zod'
+import { MAX_LEASE_UNITS } from './limits.ts'
+
+export const API_PREFIX = '/api/v1'
+
+export const Backend = z.enum(['cpu', 'webgpu'])
+export type Backend = z.infer<typeof Backend>
+
+/** A content hash: lower-case hex SHA-256. */
+export const Hash = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256 (64 characters)')
+
+export const WorkloadId = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a workload id such as "matmul"')
+
+export const UnitId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a unit id (1 to 64 of A-Z a-z 0-9 _ -)')
+export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a job id (1 to 64 of A-Z a-z 0-9 _ -)')
+
+export const ResultState = z.enum(['returned', 'valid', 'invalid'])
+export type ResultState = z.infer<typeof ResultState>
+
+// ---- volunteers ----
+
+export const LeaseRequest = z.strictObject({
+  max: z.int().min(1).max(MAX_LEASE_UNITS),
+  backends: z.array(Backend).min(1).max(2),
+})
+export type LeaseRequest = z.infer<typeof LeaseRequest>
+
+export const LeasedUnit = z.object({
+  unitId: UnitId,
+  jobId: JobId,
+  workload: WorkloadId,
+  version: z.int().min(1),
+  /** Workload-specific unit spec (validated again by the workload). */
+  spec: z.record(z.string(), z.unknown()),
+  /** Hashes of the input blobs, fetched from `GET /api/v1/blobs/{hash}`. */
+  inputs: z.array(Hash).max(8),
+  costFlops: z.number().nonnegative(),
+  /** Lease deadline in ms since the epoch; a result after it may be refused if the unit was re-issued and done. */
+  deadline: z.number(),
+})
+export type LeasedUnit = z.infer<typeof LeasedUnit>
+
+export const LeaseResponse = z.object({ units: z.array(LeasedUnit) })
+export type LeaseResponse = z.infer<typeof LeaseResponse>
+
+export const ResultSubmission = z.strictObject({
+  /** Chosen by the client when the unit finishes; re-sending the same id is harmless. */
+  resultId: z.uuid(),
+  unitId: UnitId,
+  /** The output bytes, base64 (the workload's output encoding says what they mean). */
+  output: z.base64(),
+  elapsedMs: z.int().min(0).max(7 * 24 * 3600 * 1000),
+  backend: Backend,
+})
+export type ResultSubmission = z.infer<typeof ResultSubmission>
+
+export const SubmitAck = z.object({
+  resultId: z.uuid(),
+  state: ResultState,
+  /** True when the hub already held this result: the re-send changed nothing. */
+  duplicate: z.boolean(),
+})
+export type SubmitAck = z.infer<typeof SubmitAck>
+
+export const VolunteerSummary = z.object({
+  deviceId: z.string(),
+  results: z.object({ returned: z.int(), valid: z.int(), invalid: z.int() }),
+  /** Verified credit in floating-point operations (see README: 1 credit = 1 GFLOP = 1e9 flops). */
+  creditFlops: z.number(),
+})
+export type VolunteerSummary = z.infer<typeof VolunteerSummary>
+
+export const VolunteerResult = z.object({
+  resultId: z.string(),
+  unitId: z.string(),
+  jobId: z.string(),
+  workload: z.string(),
+  state: ResultState,
+  reason: z.string().nullable(),
+  creditFlops: z.number(),
+  backend: Backend,
+  elapsedMs: z.int(),
+  receivedAt: z.number(),
+  validatedAt: z.number().nullable(),
+})
+export type VolunteerResult = z.infer<typeof VolunteerResult>
+
+export const VolunteerResults = z.object({ results: z.array(VolunteerResult) })
+export type VolunteerResults = z.infer<typeof VolunteerResults>
+
+export const CreditPoint = z.object({ at: z.number(), creditFlops: z.number() })
+export const CreditHistory = z.object({
+  /** Ledger entries, oldest first; `creditFlops` is the amount of that entry. */
+  entries: z.array(CreditPoint),
+})
+export type CreditHistory = z.infer<typeof CreditHistory>
+
+// ---- job owners ----
+
+export const JobState = z.enum(['open', 'done', 'error'])
+
+export const CreateJobRequest = z.strictObject({
+  workload: WorkloadId,
+  label: z.string().min(1).max(200).optional(),
+  /** Workload-specific parameters and inputs, validated by the workload's own schema. */
+  params: z.record(z.string(), z.unknown()),
+})
+export type CreateJobRequest = z.infer<typeof CreateJobRequest>
+
+export const JobProgress = z.object({
+  id: JobId,
+  workload: WorkloadId,
+  label: z.string().nullable(),
+  state: JobState,
+  params: z.record(z.string(), z.unknown()),
+  units: z.object({ total: z.int(), unsent: z.int(), leased: z.int(), done: z.int() }),
+  createdAt: z.number(),
+  completedAt: z.number().nullable(),
+})
+export type JobProgress = z.infer<typeof JobProgress>
+
+export const JobList = z.object({ jobs: z.array(JobProgress) })
+
+export const BlobUploadResponse = z.object({ hash: Hash, size: z.int() })
+
+// ---- hub ----
+
+export const Health = z.object({
+  ok: z.literal(true),
+  version: z.string(),
+  store: z.string(),
+  uptimeMs: z.number(),
+})
+
+export const HubConfig = z.object({
+  version: z.string(),
+  workloads: z.array(z.object({ id: WorkloadId, version: z.int(), title: z.string(), description: z.string() })),
+  /** Unit of credit shown to volunteers. */
+  credit: z.object({ unit: z.string(), flopsPerUnit: z.number() }),
+})
+export type HubConfig = z.infer<typeof HubConfig>
+
+export const WireErrorSchema = z.object({
+  ok: z.literal(false),
+  code: z.string(),
+  message: z.string(),
+  details: z.string().optional(),
+})
+
+/** Formats a zod error as one line naming each offending field, e.g. `max: Too big: expected number to be <=16`. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.message}`)
+    .join('; ')
+}

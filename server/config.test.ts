@@ -1,0 +1,83 @@
+/** Configuration a hub operator notices: env errors name the variable, and the owner token is shown once, kept hashed. */
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { hubOptionsFromEnv } from './config.ts'
+import { createHub } from './hub.ts'
+import { tempDir } from './test-helpers.ts'
+
+describe('hubOptionsFromEnv', () => {
+  it('uses the documented defaults', () => {
+    expect(hubOptionsFromEnv({})).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: './data',
+      staticDir: './dist',
+      apiToken: undefined,
+      resetApiToken: false,
+      demo: true,
+      demoParams: undefined,
+      leaseMs: 600_000,
+    })
+    expect(hubOptionsFromEnv({ MESHWORK_DEMO: 'off', PORT: '0', MESHWORK_DEMO_PARAMS: '{"m":64}' })).toMatchObject({
+      demo: false,
+      port: 0,
+      demoParams: { m: 64 },
+    })
+  })
+
+  it('names the variable that is wrong', () => {
+    expect(() => hubOptionsFromEnv({ PORT: 'eighty' })).toThrow(/^PORT must be an integer from 0 to 65535/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_DEMO: 'maybe' })).toThrow(/^MESHWORK_DEMO must be "on" or "off"/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_DEMO_PARAMS: '{m:1}' })).toThrow(/^MESHWORK_DEMO_PARAMS must be a JSON object/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_LEASE_MS: '5' })).toThrow(/^MESHWORK_LEASE_MS must be/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_API_TOKEN: 'short' })).toThrow(/^MESHWORK_API_TOKEN must be at least 16 characters/)
+  })
+
+  it('refuses demo params the matmul workload would reject, naming the field', async () => {
+    const { dir, remove } = tempDir()
+    try {
+      await expect(createHub({ dataDir: dir, port: 0, demoParams: { tile: 0 }, log: () => {} })).rejects.toThrow(
+        /MESHWORK_DEMO_PARAMS is not valid matmul params: tile: /,
+      )
+    } finally {
+      remove()
+    }
+  })
+})
+
+describe('owner token', () => {
+  it('is generated once, stored only as a hash, survives restarts and can be reset', async () => {
+    const { dir, remove } = tempDir()
+    const start = (reset = false) => createHub({ dataDir: dir, port: 0, demo: false, runLoops: false, resetApiToken: reset, log: () => {} })
+    const jobs = async (url: string, token: string) =>
+      (await fetch(`${url}/api/v1/jobs`, { headers: { authorization: `Bearer ${token}` } })).status
+    try {
+      const first = await start()
+      expect(first.ownerToken.source).toBe('generated')
+      const token = first.ownerToken.token!
+      expect(token).toMatch(/^mw_[A-Za-z0-9_-]{43}$/)
+      await first.listen()
+      expect(await jobs(first.url!, token)).toBe(200)
+      await first.close()
+      // Only the hash is on disk.
+      for (const file of fs.readdirSync(dir)) expect(fs.readFileSync(path.join(dir, file)).includes(token)).toBe(false)
+
+      const second = await start()
+      expect(second.ownerToken).toMatchObject({ source: 'stored' })
+      expect(second.ownerToken.token).toBeUndefined()
+      await second.listen()
+      expect(await jobs(second.url!, token)).toBe(200)
+      await second.close()
+
+      const third = await start(true)
+      expect(third.ownerToken.source).toBe('generated')
+      await third.listen()
+      expect(await jobs(third.url!, token)).toBe(401)
+      expect(await jobs(third.url!, third.ownerToken.token!)).toBe(200)
+      await third.close()
+    } finally {
+      remove()
+    }
+  })
+})

@@ -1,0 +1,119 @@
+/**
+ * API routes are declared as data: method, path, who may call it, the schemas of its path, query and body, and what
+ * it returns. One declaration drives both the request pipeline (auth, content type, size limit, schema, in that order,
+ * before the handler sees anything) and the OpenAPI document, so the two cannot drift apart.
+ */
+import type { Context, Hono } from 'hono'
+import type { z } from 'zod'
+import { MeshworkError } from '../../protocol/errors.ts'
+import { API_PREFIX } from '../../protocol/schemas.ts'
+import { parseJsonBody, parseWith, readBody } from './body.ts'
+import { readDeviceHeaders, verifyDeviceSignature } from './device-auth.ts'
+import { checkOwnerToken } from '../owner-token.ts'
+
+/** `public`: anyone; `device`: a volunteer's signed request; `owner`: the job owner's bearer token. */
+export type RouteAuth = 'public' | 'device' | 'owner'
+
+export type RouteBody<B> =
+  | { kind: 'json'; schema: z.ZodType<B>; limit: number }
+  | { kind: 'binary'; contentType: 'application/octet-stream'; limit: number }
+
+export interface RouteResponse {
+  status: 200 | 201
+  description: string
+  /** JSON body schema; absent for binary responses. */
+  json?: z.ZodType
+  /** Media type of a binary response. */
+  binary?: string
+  headers?: Record<string, string>
+}
+
+export interface RouteInput<B, Q, P> {
+  c: Context
+  /** The parsed JSON body (undefined without a JSON body). */
+  body: B
+  /** The raw body bytes (empty without a body). */
+  raw: Uint8Array
+  query: Q
+  params: P
+  /** The authenticated device, for `device` routes; empty otherwise. */
+  deviceId: string
+}
+
+export interface RouteDefinition<B = unknown, Q = unknown, P = unknown> {
+  method: 'GET' | 'POST' | 'PUT'
+  /** Path below `/api/v1`, with OpenAPI-style parameters: `/jobs/{id}`. */
+  path: string
+  operationId: string
+  summary: string
+  description?: string
+  tag: 'hub' | 'volunteer' | 'owner' | 'blobs'
+  auth: RouteAuth
+  params?: z.ZodType<P>
+  query?: z.ZodType<Q>
+  body?: RouteBody<B>
+  response: RouteResponse
+  /** Error statuses this route can answer with besides those its auth and body imply. */
+  errors?: number[]
+  handle(input: RouteInput<B, Q, P>): Response | Promise<Response>
+}
+
+// `any`: routes with different body, query and path types share one array; `defineRoute` checked each one.
+export type AnyRoute = RouteDefinition<any, any, any>
+
+/** Declares a route with its handler's input types inferred from its schemas. */
+export function defineRoute<B = undefined, Q = undefined, P = undefined>(route: RouteDefinition<B, Q, P>): AnyRoute {
+  return route as AnyRoute
+}
+
+/** The Hono path of a route: `/api/v1/jobs/:id`. */
+export function honoPath(route: AnyRoute): string {
+  return API_PREFIX + route.path.replace(/\{(\w+)\}/g, ':$1')
+}
+
+export interface MountRoutesOptions {
+  ownerTokenHash: string
+  /** Called after each valid device signature (registers the device). */
+  onDevice: (deviceId: string) => Promise<void>
+  /** @default Date.now */
+  now?: () => number
+}
+
+const EMPTY = new Uint8Array()
+
+/** Registers routes on a Hono app, each behind the request pipeline. */
+export function mountRoutes(app: Hono, routes: AnyRoute[], { ownerTokenHash, onDevice, now = Date.now }: MountRoutesOptions): void {
+  for (const route of routes) {
+    const what = `${route.method} ${API_PREFIX}${route.path}`
+    app.on(route.method, honoPath(route), async (c) => {
+      if (route.auth === 'owner' && !checkOwnerToken(ownerTokenHash, c.req.header('authorization'))) {
+        throw new MeshworkError(`${what} needs the job owner's token: send "Authorization: Bearer <MESHWORK_API_TOKEN>".`, {
+          code: 'unauthorized',
+        })
+      }
+      const device = route.auth === 'device' ? readDeviceHeaders(c.req.raw.headers, now()) : undefined
+      const params = route.params ? parseWith(route.params, c.req.param()) : undefined
+      const query = route.query ? parseWith(route.query, c.req.query()) : undefined
+      const raw = route.body
+        ? await readBody(c.req.raw, {
+            limit: route.body.limit,
+            contentType: route.body.kind === 'json' ? 'application/json' : route.body.contentType,
+            what,
+          })
+        : EMPTY
+      if (device) await verifyDeviceSignature(device, { method: c.req.method, path: pathAsSent(c), body: raw })
+      const body = route.body?.kind === 'json' ? parseJsonBody(raw, route.body.schema, what) : undefined
+      // Registered only once a request passed every check, so a rejected request stores nothing.
+      if (device) await onDevice(device.deviceId)
+      return route.handle({ c, body, raw, query, params, deviceId: device?.deviceId ?? '' })
+    })
+  }
+}
+
+/** The request target exactly as the client sent it (the signature covers it byte for byte). */
+function pathAsSent(c: Context): string {
+  const incoming = (c.env as { incoming?: { url?: string } } | undefined)?.incoming
+  if (incoming?.url) return incoming.url
+  const url = new URL(c.req.url)
+  return url.pathname + url.search
+}

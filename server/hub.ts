@@ -1,0 +1,215 @@
+/**
+ * The hub in one object: store, ingest, loops and HTTP server, wired together. `main.ts` builds one from the
+ * environment; tests and the benchmark build one in-process on port 0 with a temporary DATA_DIR.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { createAdaptorServer } from '@hono/node-server'
+import type { Hono } from 'hono'
+import { createBlobCache } from './blob-cache.ts'
+import { createApp } from './http/app.ts'
+import type { HubMetrics } from './http/context.ts'
+import type { AnyRoute } from './http/route.ts'
+import { createIngest, type Ingest } from './ingest.ts'
+import { createCreditLoop } from './loops/credit.ts'
+import type { Loop } from './loops/loop.ts'
+import { createSchedulerLoop } from './loops/scheduler.ts'
+import { createValidatorLoop } from './loops/validator.ts'
+import { ensureOwnerToken, type OwnerToken } from './owner-token.ts'
+import { createDemoSeederLoop, demoParams } from './seed.ts'
+import { openSqliteStore } from './store/sqlite.ts'
+import type { Store } from './store/types.ts'
+
+export interface HubOptions {
+  /** Folder holding the database; created if missing. */
+  dataDir: string
+  /** Folder of the built app served at `/`. @default './dist' */
+  staticDir?: string
+  /** 0 picks a free port (see `listen()`). @default 8080 */
+  port?: number
+  /** @default '127.0.0.1' */
+  host?: string
+  /** Owner token chosen by the operator; when unset, one is generated at first start and only its hash is kept. */
+  apiToken?: string
+  /** Replace the stored generated owner token with a new one. @default false */
+  resetApiToken?: boolean
+  /** Keep a demo matmul job open so visitors always have work. @default true */
+  demo?: boolean
+  /** Matmul params over `DEFAULT_DEMO_PARAMS` for demo jobs. */
+  demoParams?: Record<string, unknown>
+  /** How long a device has to return a leased unit. @default 600000 */
+  leaseMs?: number
+  /** Interval of the validator and credit loops (they are also woken on every commit). @default 200 */
+  loopIntervalMs?: number
+  /** Start the loops; tests that step them with `runOnce()` turn this off. @default true */
+  runLoops?: boolean
+  /** Where the hub writes its log lines. @default console.log */
+  log?: (line: string) => void
+  /** @default Date.now */
+  now?: () => number
+}
+
+export interface HubLoops {
+  scheduler: Loop
+  validator: Loop
+  credit: Loop
+  /** Present when demo mode is on. */
+  seeder?: Loop
+}
+
+export interface Hub {
+  readonly store: Store
+  /** Result ingest; `ingest.stats.transactions` counts the group-commit transactions. */
+  readonly ingest: Ingest
+  readonly loops: HubLoops
+  readonly metrics: Readonly<HubMetrics>
+  readonly ownerToken: OwnerToken
+  /** The Hono app (its `fetch` works without listening). */
+  readonly app: Hono
+  /** The declared API routes. */
+  readonly routes: AnyRoute[]
+  /** `http://host:port` once listening. */
+  readonly url: string | undefined
+  /** Starts the HTTP server; resolves to the bound port (useful with port 0). */
+  listen(): Promise<number>
+  /** Stops the server, the loops and the ingest queue, then closes the store. Safe to call twice. */
+  close(): Promise<void>
+}
+
+/** Reads the version from package.json. */
+function hubVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }
+    return pkg.version ?? '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  return `${error.stack ?? error.message}${error.cause ? `\n  caused by: ${describe(error.cause)}` : ''}`
+}
+
+// A device's last-seen time is refreshed at most this often, so reads by a busy device cost no write.
+const DEVICE_TOUCH_INTERVAL_MS = 60_000
+
+/** Opens the store, prepares the owner token and the demo job, and wires ingest, loops and HTTP. */
+export async function createHub(options: HubOptions): Promise<Hub> {
+  const {
+    dataDir,
+    staticDir = './dist',
+    port = 8080,
+    host = '127.0.0.1',
+    demo = true,
+    leaseMs = 600_000,
+    loopIntervalMs = 200,
+    runLoops = true,
+    log = console.log,
+    now = Date.now,
+  } = options
+  // Fail on bad demo params before anything is opened.
+  const seedParams = demo ? demoParams(options.demoParams) : undefined
+
+  fs.mkdirSync(dataDir, { recursive: true })
+  const store = openSqliteStore(path.join(dataDir, 'meshwork.sqlite'))
+  try {
+    const ownerToken = await ensureOwnerToken(store, { token: options.apiToken, reset: options.resetApiToken })
+    const onError = (error: unknown) => log(describe(error))
+
+    const seeder = seedParams
+      ? createDemoSeederLoop(store, {
+          params: seedParams,
+          onSeeded: (job) => log(`Seeded demo job ${job.id}: ${job.label} (${job.units.total} units).`),
+          onError,
+        })
+      : undefined
+    const scheduler = createSchedulerLoop(store, { intervalMs: Math.max(loopIntervalMs, 1000), onError })
+    const credit = createCreditLoop(store, { intervalMs: loopIntervalMs, onError, onJobsDone: () => seeder?.wake() })
+    const blobs = createBlobCache(store)
+    const validator = createValidatorLoop(store, {
+      intervalMs: loopIntervalMs,
+      getBlob: (hash) => blobs.get(hash),
+      onWork: () => credit.wake(),
+      onError,
+    })
+    const ingest = createIngest(store, { onCommit: () => validator.wake() })
+    const metrics: HubMetrics = { blobBytesServed: 0, blobsServed: 0 }
+
+    const touched = new Map<string, number>()
+    const onDevice = async (deviceId: string) => {
+      const t = now()
+      if (t - (touched.get(deviceId) ?? -Infinity) < DEVICE_TOUCH_INTERVAL_MS) return
+      if (touched.size > 100_000) touched.clear()
+      touched.set(deviceId, t)
+      await store.touchDevice(deviceId, t)
+    }
+
+    const { app, routes } = createApp({
+      context: { store, ingest, blobs, metrics, leaseMs, version: hubVersion(), startedAt: now(), now },
+      ownerTokenHash: ownerToken.hash,
+      onDevice,
+      staticDir,
+      log,
+    })
+
+    // The first demo job exists before the first visitor arrives.
+    if (seeder) await seeder.runOnce()
+    const loops: HubLoops = { scheduler, validator, credit, ...(seeder ? { seeder } : {}) }
+    if (runLoops) for (const loop of Object.values(loops)) loop.start()
+
+    let server: Server | undefined
+    let url: string | undefined
+    let closing: Promise<void> | undefined
+
+    return {
+      store,
+      ingest,
+      loops,
+      metrics,
+      ownerToken,
+      app,
+      routes,
+      get url() {
+        return url
+      },
+      async listen() {
+        if (server) throw new Error(`The hub is already listening at ${url}.`)
+        const s = createAdaptorServer({ fetch: app.fetch }) as Server
+        server = s
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject)
+          s.listen(port, host, () => {
+            s.off('error', reject)
+            resolve()
+          })
+        })
+        const bound = (s.address() as AddressInfo).port
+        url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
+        return bound
+      },
+      close() {
+        closing ??= (async () => {
+          if (server) {
+            const s = server
+            const closed = new Promise<void>((resolve) => s.close(() => resolve()))
+            s.closeIdleConnections()
+            // Requests in flight get a moment to finish (their results are committed before they answer).
+            const timer = setTimeout(() => s.closeAllConnections(), 2000)
+            await closed
+            clearTimeout(timer)
+          }
+          await Promise.all(Object.values(loops).map((loop) => loop.stop()))
+          await ingest.flush()
+          await store.close()
+        })()
+        return closing
+      },
+    }
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+}

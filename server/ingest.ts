@@ -1,0 +1,127 @@
+/**
+ * Result ingest with group commit. Each durable commit costs an fsync (`synchronous=FULL`), so instead of one
+ * transaction per result, submissions that arrive together wait in a queue and are written in ONE transaction, flushed
+ * on the next turn of the event loop or as soon as the batch is full. Every submitter's promise settles only after
+ * the transaction holding its result committed: nothing is acknowledged before it is on disk.
+ */
+import { MeshworkError } from '../protocol/errors.ts'
+import type { ResultSubmission, SubmitAck } from '../protocol/schemas.ts'
+import { getWorkload } from '../workloads/registry.ts'
+import type { ResultInsert, ResultInsertOutcome, Store } from './store/types.ts'
+
+export interface IngestOptions {
+  /** Most results in one transaction. @default 256 */
+  maxBatch?: number
+  /** Called after each committed batch that stored new results (the hub wakes the validator). */
+  onCommit?: () => void
+}
+
+export interface IngestStats {
+  /** Submissions that reached the queue. */
+  submissions: number
+  /** Transactions written, one per batch: fewer than `submissions` when group commit works. */
+  transactions: number
+  /** Largest batch so far. */
+  largestBatch: number
+}
+
+export interface SubmitResultParameters {
+  deviceId: string
+  submission: ResultSubmission
+  /** `submission.output`, decoded. */
+  output: Uint8Array
+  /** @default Date.now() */
+  now?: number
+}
+
+export interface Ingest {
+  /** Stores one result durably, then resolves with the acknowledgement; rejects with a `MeshworkError`. */
+  submit(params: SubmitResultParameters): Promise<SubmitAck>
+  /** Writes whatever is queued now and waits for it. */
+  flush(): Promise<void>
+  readonly stats: Readonly<IngestStats>
+}
+
+interface Pending {
+  item: ResultInsert
+  resolve: (outcome: ResultInsertOutcome) => void
+  reject: (error: unknown) => void
+}
+
+/** Creates the ingest queue for a store. */
+export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestOptions = {}): Ingest {
+  const stats: IngestStats = { submissions: 0, transactions: 0, largestBatch: 0 }
+  let queue: Pending[] = []
+  let scheduled = false
+  // Batches are written one after another so their order on disk is their order of arrival.
+  let writing: Promise<void> = Promise.resolve()
+
+  const writeBatch = (): Promise<void> => {
+    scheduled = false
+    if (queue.length === 0) return writing
+    const batch = queue
+    queue = []
+    writing = writing.then(async () => {
+      stats.transactions++
+      stats.largestBatch = Math.max(stats.largestBatch, batch.length)
+      try {
+        const outcomes = await store.insertResults(batch.map((p) => p.item))
+        batch.forEach((p, i) => p.resolve(outcomes[i]))
+        if (outcomes.some((o) => o.kind === 'accepted')) onCommit?.()
+      } catch (error) {
+        const failure = new MeshworkError('The hub could not store the result; send it again later.', {
+          code: 'unavailable',
+          cause: error,
+          transient: true,
+        })
+        for (const p of batch) p.reject(failure)
+      }
+    })
+    return writing
+  }
+
+  const enqueue = (item: ResultInsert): Promise<ResultInsertOutcome> =>
+    new Promise((resolve, reject) => {
+      queue.push({ item, resolve, reject })
+      stats.submissions++
+      if (queue.length >= maxBatch) void writeBatch()
+      else if (!scheduled) {
+        scheduled = true
+        setImmediate(writeBatch)
+      }
+    })
+
+  return {
+    stats,
+    flush: () => writeBatch(),
+    async submit({ deviceId, submission, output, now = Date.now() }) {
+      // The unit's spec never changes, so its expected output size can be checked before the transaction.
+      const unit = await store.getUnit(submission.unitId)
+      if (!unit) throw new MeshworkError(`Unit ${submission.unitId} does not exist.`, { code: 'not_found' })
+      const workload = getWorkload(unit.workload)
+      if (!workload) {
+        throw new MeshworkError(`Unit ${unit.id} belongs to workload "${unit.workload}", which this hub no longer runs.`, {
+          code: 'conflict',
+        })
+      }
+      const expected = workload.descriptor.outputBytes(unit.spec)
+      if (output.byteLength !== expected) {
+        throw new MeshworkError(
+          `output is ${output.byteLength} bytes, but unit ${unit.id} needs exactly ${expected} bytes (${workload.descriptor.encoding.output}).`,
+          { code: 'bad_request' },
+        )
+      }
+      const outcome = await enqueue({
+        resultId: submission.resultId,
+        unitId: submission.unitId,
+        deviceId,
+        output,
+        backend: submission.backend,
+        elapsedMs: submission.elapsedMs,
+        receivedAt: now,
+      })
+      if (outcome.kind === 'rejected') throw new MeshworkError(outcome.message, { code: outcome.code })
+      return { resultId: submission.resultId, state: outcome.state, duplicate: outcome.kind === 'duplicate' }
+    },
+  }
+}

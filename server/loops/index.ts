@@ -1,0 +1,8 @@
+export { createLoop } from './loop.ts'
+export type { Loop, LoopOptions } from './loop.ts'
+export { leaseWork, expireLeases, createSchedulerLoop } from './scheduler.ts'
+export type { LeaseWorkParameters, SchedulerLoopOptions } from './scheduler.ts'
+export { validateResults, cryptoRandom, createValidatorLoop } from './validator.ts'
+export type { ValidateResultsOptions, ValidatorLoopOptions } from './validator.ts'
+export { creditResults, createCreditLoop } from './credit.ts'
+export type { CreditResultsOptions, CreditResultsReturnType, CreditLoopOptions } from './credit.ts'

@@ -1,0 +1,50 @@
+/**
+ * The scheduler: hands units to devices (`unsent -> leased`, with a deadline) and, as a loop, puts units whose lease
+ * ran out back to `unsent` so job progress shows them as waiting again. Leasing itself also takes expired units
+ * directly, so a unit is re-issued even between two passes of the loop.
+ */
+import type { LeasedUnit, Backend } from '../../protocol/schemas.ts'
+import type { Store } from '../store/types.ts'
+import { createLoop, type Loop } from './loop.ts'
+
+export interface LeaseWorkParameters {
+  deviceId: string
+  max: number
+  /** Backends the device can run. Every workload today runs on both, so this does not filter yet. */
+  backends: Backend[]
+  /** How long the device has to return each unit. */
+  leaseMs: number
+  /** @default Date.now() */
+  now?: number
+}
+
+/** Leases up to `max` units to a device: oldest job first, never a unit it already returned a result for. */
+export async function leaseWork(store: Store, { deviceId, max, leaseMs, now = Date.now() }: LeaseWorkParameters): Promise<LeasedUnit[]> {
+  const units = await store.leaseUnits({ deviceId, max, now, deadline: now + leaseMs })
+  return units.map((u) => ({
+    unitId: u.id,
+    jobId: u.jobId,
+    workload: u.workload,
+    version: u.version,
+    spec: u.spec,
+    inputs: u.inputs,
+    costFlops: u.costFlops,
+    deadline: u.deadline!,
+  }))
+}
+
+/** Puts units whose lease deadline passed back to `unsent`; returns how many. */
+export function expireLeases(store: Store, now = Date.now()): Promise<number> {
+  return store.expireLeases(now)
+}
+
+export interface SchedulerLoopOptions {
+  /** @default 1000 */
+  intervalMs?: number
+  onError?: (error: unknown) => void
+}
+
+/** The lease-expiry loop. */
+export function createSchedulerLoop(store: Store, { intervalMs = 1000, onError }: SchedulerLoopOptions = {}): Loop {
+  return createLoop({ name: 'scheduler', intervalMs, onError, run: () => expireLeases(store) })
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run hub`: starts the hub from environment variables (see config.ts), prints where it listens, and shuts down
+ * cleanly on SIGINT/SIGTERM (loops stopped, queued results committed, database closed).
+ */
+import path from 'node:path'
+import { hubOptionsFromEnv } from './config.ts'
+import { createHub } from './hub.ts'
+
+async function main(): Promise<void> {
+  const options = hubOptionsFromEnv(process.env)
+  const hub = await createHub(options)
+
+  const { ownerToken } = hub
+  if (ownerToken.source === 'generated') {
+    console.log(`Job owner API token (shown only this once; only its SHA-256 is stored): ${ownerToken.token}`)
+  } else if (ownerToken.source === 'stored') {
+    console.log(
+      `A job owner API token exists (its SHA-256 is stored in ${path.resolve(options.dataDir)}). ` +
+        'Lost it? Start once with MESHWORK_RESET_TOKEN=1 to print a new one, or set MESHWORK_API_TOKEN.',
+    )
+  } else {
+    console.log('Job owner API token: taken from MESHWORK_API_TOKEN.')
+  }
+
+  await hub.listen()
+  console.log(`Meshwork hub listening on ${hub.url}  (API ${hub.url}/api/v1, data in ${path.resolve(options.dataDir)})`)
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.log(`${signal}: stopping the hub…`)
+    hub.close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error)
+  process.exit(1)
+})

@@ -1,0 +1,22 @@
+export { openSqliteStore, SqliteStore } from './sqlite.ts'
+export type {
+  Store,
+  StoreCounts,
+  UnitState,
+  JobState,
+  NewJob,
+  NewUnit,
+  UnitCounts,
+  JobRecord,
+  UnitRecord,
+  LeaseUnitsParameters,
+  ResultInsert,
+  ResultInsertOutcome,
+  PendingResult,
+  ResultVerdict,
+  CreditCandidate,
+  LedgerAppend,
+  LedgerEntry,
+  DeviceSummary,
+  DeviceResultRecord,
+} from './types.ts'

@@ -1,0 +1,575 @@
+/**
+ * The default store: one SQLite file with better-sqlite3. WAL mode with `synchronous=FULL`, so a transaction is on
+ * disk when its commit returns (the hub acknowledges results only after that); throughput comes from batching many
+ * results into one transaction (see `server/ingest.ts`), not from relaxing durability. All SQL of the hub lives here.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import Database from 'better-sqlite3'
+import type {
+  CreditCandidate,
+  DeviceResultRecord,
+  DeviceSummary,
+  JobRecord,
+  LeaseUnitsParameters,
+  LedgerAppend,
+  LedgerEntry,
+  NewJob,
+  NewUnit,
+  PendingResult,
+  ResultInsert,
+  ResultInsertOutcome,
+  ResultVerdict,
+  Store,
+  StoreCounts,
+  UnitCounts,
+  UnitRecord,
+  UnitState,
+} from './types.ts'
+import type { Backend, ResultState } from '../../protocol/schemas.ts'
+
+/** Schema versions, applied in order; `PRAGMA user_version` records how many ran. Never edit a shipped entry. */
+const MIGRATIONS: string[] = [
+  /* sql */ `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    workload TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    label TEXT,
+    state TEXT NOT NULL CHECK (state IN ('open', 'done', 'error')),
+    params TEXT NOT NULL,
+    demo INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    completed_at INTEGER
+  );
+  CREATE INDEX jobs_open ON jobs (state, seq);
+
+  CREATE TABLE units (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    idx INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('unsent', 'leased', 'returned', 'done')),
+    lease_device TEXT,
+    deadline INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    cost_flops REAL NOT NULL,
+    spec TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    canonical_result TEXT,
+    UNIQUE (job_id, idx)
+  );
+  CREATE INDEX units_leased ON units (deadline) WHERE state = 'leased';
+  -- Leasing walks only the units that can still be handed out, in job order, however many are done.
+  CREATE INDEX units_leasable ON units (job_id, idx) WHERE state IN ('unsent', 'leased');
+
+  -- Every lease ever given: a result is accepted only from a device that leased its unit.
+  CREATE TABLE leases (
+    id INTEGER PRIMARY KEY,
+    unit_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    leased_at INTEGER NOT NULL,
+    deadline INTEGER NOT NULL
+  );
+  CREATE INDEX leases_unit_device ON leases (unit_id, device_id);
+
+  CREATE TABLE results (
+    id TEXT PRIMARY KEY,
+    unit_id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('returned', 'valid', 'invalid')),
+    reason TEXT,
+    output BLOB NOT NULL,
+    backend TEXT NOT NULL,
+    elapsed_ms INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    validated_at INTEGER,
+    credited_at INTEGER
+  );
+  CREATE INDEX results_unit_device ON results (unit_id, device_id);
+  CREATE INDEX results_device ON results (device_id, received_at);
+  CREATE INDEX results_returned ON results (received_at) WHERE state = 'returned';
+  CREATE INDEX results_uncredited ON results (validated_at) WHERE state = 'valid' AND credited_at IS NULL;
+
+  -- Append-only: the triggers refuse edits, so credit can only ever be added by a new row.
+  CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    result_id TEXT NOT NULL UNIQUE,
+    amount_flops REAL NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX ledger_device ON ledger (device_id, seq);
+  CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+  CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+
+  CREATE TABLE devices (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+
+  CREATE TABLE blobs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, size INTEGER NOT NULL);
+  `,
+]
+
+interface JobRow {
+  id: string
+  workload: string
+  version: number
+  label: string | null
+  state: JobRecord['state']
+  params: string
+  demo: number
+  created_at: number
+  completed_at: number | null
+}
+
+interface UnitRow {
+  id: string
+  job_id: string
+  idx: number
+  workload: string
+  version: number
+  state: UnitState
+  spec: string
+  inputs: string
+  cost_flops: number
+  lease_device: string | null
+  deadline: number | null
+  attempts: number
+  canonical_result: string | null
+}
+
+const UNIT_COLUMNS = /* sql */ `u.id, u.job_id, u.idx, j.workload, j.version, u.state, u.spec, u.inputs, u.cost_flops,
+  u.lease_device, u.deadline, u.attempts, u.canonical_result`
+
+/** better-sqlite3 binds Buffers as BLOBs; this views a Uint8Array as one without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function toUnit(row: UnitRow): UnitRecord {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    index: row.idx,
+    workload: row.workload,
+    version: row.version,
+    state: row.state,
+    spec: JSON.parse(row.spec),
+    inputs: JSON.parse(row.inputs),
+    costFlops: row.cost_flops,
+    leaseDevice: row.lease_device,
+    deadline: row.deadline,
+    attempts: row.attempts,
+    canonicalResultId: row.canonical_result,
+  }
+}
+
+function emptyCounts(): UnitCounts {
+  return { total: 0, unsent: 0, leased: 0, returned: 0, done: 0 }
+}
+
+/** Opens (creating if needed) the SQLite store at `file` and runs pending migrations. */
+export function openSqliteStore(file: string): SqliteStore {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  return new SqliteStore(new Database(file))
+}
+
+/** The `Store` over one better-sqlite3 database; use `openSqliteStore` to create one. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite'
+  readonly #db: Database.Database
+  readonly #statements = new Map<string, Database.Statement>()
+
+  constructor(db: Database.Database) {
+    this.#db = db
+    db.pragma('journal_mode = WAL')
+    // FULL: a commit is on disk before it returns, so nothing the hub acknowledged is lost in a power cut.
+    db.pragma('synchronous = FULL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    this.#migrate()
+  }
+
+  #migrate(): void {
+    const current = this.#db.pragma('user_version', { simple: true }) as number
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `The database schema is version ${current}, newer than this hub knows (${MIGRATIONS.length}); run a newer hub.`,
+      )
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v])
+        this.#db.pragma(`user_version = ${v + 1}`)
+      })()
+    }
+  }
+
+  /** A prepared statement, compiled once per distinct SQL text. */
+  #sql(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql)
+    if (!statement) {
+      statement = this.#db.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close()
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const row = this.#sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
+    return row?.value
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.#sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(key, value)
+  }
+
+  async touchDevice(deviceId: string, now: number): Promise<void> {
+    this.#sql(
+        `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
+      )
+      .run(deviceId, now, now)
+  }
+
+  async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
+    this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)').run(hash, asBuffer(bytes), bytes.byteLength)
+  }
+
+  async getBlob(hash: string): Promise<Uint8Array | undefined> {
+    const row = this.#sql('SELECT bytes FROM blobs WHERE hash = ?').get(hash) as { bytes: Buffer } | undefined
+    return row?.bytes
+  }
+
+  async insertJob(job: NewJob, units: NewUnit[], blobs: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const insertJob = this.#sql(
+      `INSERT INTO jobs (id, workload, version, label, state, params, demo, created_at)
+       VALUES (@id, @workload, @version, @label, 'open', @params, @demo, @createdAt)`,
+    )
+    const insertUnit = this.#sql(
+      `INSERT INTO units (id, job_id, idx, state, cost_flops, spec, inputs)
+       VALUES (@id, @jobId, @index, 'unsent', @costFlops, @spec, @inputs)`,
+    )
+    const insertBlob = this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)')
+    this.#db.transaction(() => {
+      insertJob.run({ ...job, params: JSON.stringify(job.params), demo: job.demo ? 1 : 0 })
+      for (const unit of units) {
+        insertUnit.run({
+          id: unit.id,
+          jobId: job.id,
+          index: unit.index,
+          costFlops: unit.costFlops,
+          spec: JSON.stringify(unit.spec),
+          inputs: JSON.stringify(unit.inputs),
+        })
+      }
+      for (const [hash, bytes] of blobs) insertBlob.run(hash, asBuffer(bytes), bytes.byteLength)
+    })()
+  }
+
+  #jobs(where: string, params: unknown[], tail = ''): JobRecord[] {
+    const rows = this.#sql(`SELECT id, workload, version, label, state, params, demo, created_at, completed_at FROM jobs ${where} ${tail}`)
+      .all(...params) as JobRow[]
+    if (rows.length === 0) return []
+    const counts = new Map<string, UnitCounts>(rows.map((r) => [r.id, emptyCounts()]))
+    const countRows = this.#sql(
+        `SELECT job_id, state, COUNT(*) AS n FROM units
+         WHERE job_id IN (SELECT value FROM json_each(?)) GROUP BY job_id, state`,
+      )
+      .all(JSON.stringify(rows.map((r) => r.id))) as { job_id: string; state: UnitState; n: number }[]
+    for (const c of countRows) {
+      const counts1 = counts.get(c.job_id)!
+      counts1[c.state] += c.n
+      counts1.total += c.n
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      workload: r.workload,
+      version: r.version,
+      label: r.label,
+      state: r.state,
+      params: JSON.parse(r.params),
+      demo: r.demo === 1,
+      createdAt: r.created_at,
+      completedAt: r.completed_at,
+      units: counts.get(r.id)!,
+    }))
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    return this.#jobs('WHERE id = ?', [id])[0]
+  }
+
+  async listJobs(limit: number): Promise<JobRecord[]> {
+    return this.#jobs('', [Math.max(0, Math.floor(limit))], 'ORDER BY seq DESC LIMIT ?')
+  }
+
+  async countOpenDemoJobs(): Promise<number> {
+    const row = this.#sql(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'open' AND demo = 1`).get() as { n: number }
+    return row.n
+  }
+
+  async getUnit(id: string): Promise<UnitRecord | undefined> {
+    const row = this.#sql(`SELECT ${UNIT_COLUMNS} FROM units u JOIN jobs j ON j.id = u.job_id WHERE u.id = ?`).get(id) as
+      | UnitRow
+      | undefined
+    return row && toUnit(row)
+  }
+
+  async jobOutputs(jobId: string): Promise<(Uint8Array | undefined)[]> {
+    const rows = this.#sql(
+        `SELECT u.idx, r.output FROM units u LEFT JOIN results r ON r.id = u.canonical_result
+         WHERE u.job_id = ? ORDER BY u.idx`,
+      )
+      .all(jobId) as { idx: number; output: Buffer | null }[]
+    const out: (Uint8Array | undefined)[] = []
+    for (const row of rows) out[row.idx] = row.output ?? undefined
+    return out
+  }
+
+  async leaseUnits({ deviceId, max, now, deadline }: LeaseUnitsParameters): Promise<UnitRecord[]> {
+    const pick = this.#sql(
+      `SELECT ${UNIT_COLUMNS} FROM jobs j JOIN units u ON u.job_id = j.id
+       WHERE j.state = 'open'
+         AND u.state IN ('unsent', 'leased')
+         AND (u.state = 'unsent' OR (u.state = 'leased' AND u.deadline < @now))
+         AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.device_id = @deviceId)
+       ORDER BY j.seq, u.idx
+       LIMIT @max`,
+    )
+    const mark = this.#sql(
+      `UPDATE units SET state = 'leased', lease_device = @deviceId, deadline = @deadline, attempts = attempts + 1 WHERE id = @id`,
+    )
+    const remember = this.#sql(
+      'INSERT INTO leases (unit_id, device_id, leased_at, deadline) VALUES (@id, @deviceId, @now, @deadline)',
+    )
+    return this.#db.transaction(() => {
+      const rows = pick.all({ deviceId, now, max }) as UnitRow[]
+      for (const row of rows) {
+        mark.run({ id: row.id, deviceId, deadline })
+        remember.run({ id: row.id, deviceId, now, deadline })
+      }
+      return rows.map((row) => ({
+        ...toUnit(row),
+        state: 'leased' as const,
+        leaseDevice: deviceId,
+        deadline,
+        attempts: row.attempts + 1,
+      }))
+    })()
+  }
+
+  async expireLeases(now: number): Promise<number> {
+    return this.#sql(`UPDATE units SET state = 'unsent', lease_device = NULL, deadline = NULL WHERE state = 'leased' AND deadline < ?`)
+      .run(now).changes
+  }
+
+  async insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]> {
+    const byId = this.#sql('SELECT unit_id, device_id, state FROM results WHERE id = ?')
+    const unitState = this.#sql('SELECT state FROM units WHERE id = ?')
+    const leased = this.#sql('SELECT 1 FROM leases WHERE unit_id = ? AND device_id = ? LIMIT 1')
+    const earlier = this.#sql('SELECT id, state FROM results WHERE unit_id = ? AND device_id = ? LIMIT 1')
+    const insert = this.#sql(
+      `INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at)
+       VALUES (@resultId, @unitId, @deviceId, 'returned', @output, @backend, @elapsedMs, @receivedAt)`,
+    )
+    const returned = this.#sql(
+      `UPDATE units SET state = 'returned', lease_device = NULL, deadline = NULL WHERE id = ? AND state != 'done'`,
+    )
+    const touch = this.#sql(
+      `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
+    )
+    return this.#db.transaction(() =>
+      items.map((item): ResultInsertOutcome => {
+        const existing = byId.get(item.resultId) as { unit_id: string; device_id: string; state: ResultState } | undefined
+        if (existing) {
+          if (existing.unit_id === item.unitId && existing.device_id === item.deviceId) {
+            return { kind: 'duplicate', state: existing.state }
+          }
+          return {
+            kind: 'rejected',
+            code: 'conflict',
+            message: `Result id ${item.resultId} was already used for another unit or device; choose a new id for a new result.`,
+          }
+        }
+        const unit = unitState.get(item.unitId) as { state: UnitState } | undefined
+        if (!unit) return { kind: 'rejected', code: 'not_found', message: `Unit ${item.unitId} does not exist.` }
+        if (!leased.get(item.unitId, item.deviceId)) {
+          return { kind: 'rejected', code: 'forbidden', message: `Unit ${item.unitId} was not leased to this device.` }
+        }
+        const prior = earlier.get(item.unitId, item.deviceId) as { id: string; state: ResultState } | undefined
+        if (prior) {
+          return {
+            kind: 'rejected',
+            code: 'conflict',
+            message: `This device already returned result ${prior.id} (${prior.state}) for unit ${item.unitId}; one result per unit and device.`,
+          }
+        }
+        insert.run({ ...item, output: asBuffer(item.output) })
+        returned.run(item.unitId)
+        touch.run(item.deviceId, item.receivedAt, item.receivedAt)
+        return { kind: 'accepted', state: 'returned' }
+      }),
+    )()
+  }
+
+  async pendingResults(limit: number): Promise<PendingResult[]> {
+    const rows = this.#sql(
+        `SELECT r.id, r.unit_id, r.device_id, r.output, j.workload, u.spec, u.inputs
+         FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
+         WHERE r.state = 'returned' ORDER BY r.received_at LIMIT ?`,
+      )
+      .all(limit) as { id: string; unit_id: string; device_id: string; output: Buffer; workload: string; spec: string; inputs: string }[]
+    return rows.map((r) => ({
+      resultId: r.id,
+      unitId: r.unit_id,
+      deviceId: r.device_id,
+      workload: r.workload,
+      spec: JSON.parse(r.spec),
+      inputs: JSON.parse(r.inputs),
+      output: r.output,
+    }))
+  }
+
+  async recordVerdicts(verdicts: ResultVerdict[], now: number): Promise<void> {
+    const mark = this.#sql(
+      `UPDATE results SET state = @state, reason = @reason, validated_at = @now WHERE id = @resultId AND state = 'returned'
+       RETURNING unit_id`,
+    )
+    const done = this.#sql(
+      `UPDATE units SET state = 'done', canonical_result = ?, lease_device = NULL, deadline = NULL WHERE id = ? AND state != 'done'`,
+    )
+    // An invalid result sends its unit back for someone else, unless another result for it still awaits checking.
+    const reissue = this.#sql(
+      `UPDATE units SET state = 'unsent', lease_device = NULL, deadline = NULL
+       WHERE id = @unit AND state = 'returned' AND NOT EXISTS (SELECT 1 FROM results WHERE unit_id = @unit AND state = 'returned')`,
+    )
+    this.#db.transaction(() => {
+      for (const v of verdicts) {
+        const row = mark.get({ state: v.valid ? 'valid' : 'invalid', reason: v.reason, now, resultId: v.resultId }) as
+          | { unit_id: string }
+          | undefined
+        if (!row) continue
+        if (v.valid) done.run(v.resultId, row.unit_id)
+        else reissue.run({ unit: row.unit_id })
+      }
+    })()
+  }
+
+  async uncreditedResults(limit: number): Promise<CreditCandidate[]> {
+    const rows = this.#sql(
+        `SELECT r.id, r.device_id, r.unit_id, u.cost_flops FROM results r JOIN units u ON u.id = r.unit_id
+         WHERE r.state = 'valid' AND r.credited_at IS NULL ORDER BY r.validated_at LIMIT ?`,
+      )
+      .all(limit) as { id: string; device_id: string; unit_id: string; cost_flops: number }[]
+    return rows.map((r) => ({ resultId: r.id, deviceId: r.device_id, unitId: r.unit_id, costFlops: r.cost_flops }))
+  }
+
+  async appendLedger(entries: LedgerAppend[], now: number): Promise<number> {
+    const append = this.#sql(
+      `INSERT INTO ledger (device_id, result_id, amount_flops, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (result_id) DO NOTHING`,
+    )
+    const credited = this.#sql('UPDATE results SET credited_at = ? WHERE id = ?')
+    return this.#db.transaction(() => {
+      let written = 0
+      for (const e of entries) {
+        written += append.run(e.deviceId, e.resultId, e.amountFlops, now).changes
+        credited.run(now, e.resultId)
+      }
+      return written
+    })()
+  }
+
+  async completeJobs(now: number): Promise<string[]> {
+    return this.#db.transaction(() => {
+      const rows = this.#sql(
+          `SELECT id FROM jobs j WHERE state = 'open'
+           AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state != 'done')`,
+        )
+        .all() as { id: string }[]
+      const mark = this.#sql(`UPDATE jobs SET state = 'done', completed_at = ? WHERE id = ?`)
+      for (const r of rows) mark.run(now, r.id)
+      return rows.map((r) => r.id)
+    })()
+  }
+
+  async deviceSummary(deviceId: string): Promise<DeviceSummary> {
+    const summary: DeviceSummary = { returned: 0, valid: 0, invalid: 0, creditFlops: 0 }
+    const rows = this.#sql('SELECT state, COUNT(*) AS n FROM results WHERE device_id = ? GROUP BY state')
+      .all(deviceId) as { state: ResultState; n: number }[]
+    for (const r of rows) summary[r.state] = r.n
+    const credit = this.#sql('SELECT COALESCE(SUM(amount_flops), 0) AS total FROM ledger WHERE device_id = ?').get(deviceId) as {
+      total: number
+    }
+    summary.creditFlops = credit.total
+    return summary
+  }
+
+  async deviceResults(deviceId: string, limit: number): Promise<DeviceResultRecord[]> {
+    const rows = this.#sql(
+        `SELECT r.id, r.unit_id, u.job_id, j.workload, r.state, r.reason, COALESCE(l.amount_flops, 0) AS credit,
+                r.backend, r.elapsed_ms, r.received_at, r.validated_at
+         FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
+         LEFT JOIN ledger l ON l.result_id = r.id
+         WHERE r.device_id = ? ORDER BY r.received_at DESC, r.rowid DESC LIMIT ?`,
+      )
+      .all(deviceId, limit) as {
+      id: string
+      unit_id: string
+      job_id: string
+      workload: string
+      state: ResultState
+      reason: string | null
+      credit: number
+      backend: Backend
+      elapsed_ms: number
+      received_at: number
+      validated_at: number | null
+    }[]
+    return rows.map((r) => ({
+      resultId: r.id,
+      unitId: r.unit_id,
+      jobId: r.job_id,
+      workload: r.workload,
+      state: r.state,
+      reason: r.reason,
+      creditFlops: r.credit,
+      backend: r.backend,
+      elapsedMs: r.elapsed_ms,
+      receivedAt: r.received_at,
+      validatedAt: r.validated_at,
+    }))
+  }
+
+  async deviceLedger(deviceId: string, limit: number): Promise<LedgerEntry[]> {
+    const rows = this.#sql(
+        `SELECT * FROM (SELECT seq, device_id, result_id, amount_flops, created_at FROM ledger
+         WHERE device_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
+      )
+      .all(deviceId, limit) as { seq: number; device_id: string; result_id: string; amount_flops: number; created_at: number }[]
+    return rows.map((r) => ({
+      seq: r.seq,
+      deviceId: r.device_id,
+      resultId: r.result_id,
+      amountFlops: r.amount_flops,
+      createdAt: r.created_at,
+    }))
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return this.#sql(
+        `SELECT (SELECT COUNT(*) FROM jobs) AS jobs, (SELECT COUNT(*) FROM units) AS units,
+                (SELECT COUNT(*) FROM leases) AS leases, (SELECT COUNT(*) FROM results) AS results,
+                (SELECT COUNT(*) FROM ledger) AS ledger, (SELECT COUNT(*) FROM devices) AS devices,
+                (SELECT COUNT(*) FROM blobs) AS blobs`,
+      )
+      .get() as StoreCounts
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The hub's store, as the loops and the HTTP layer see it. Every method returns a Promise and nothing here names SQL
+ * or SQLite, so a Postgres implementation can fill the same interface when one hub is outgrown. The loops coordinate
+ * only through the states below (BOINC style): a unit moves `unsent -> leased -> returned -> done`, a result moves
+ * `returned -> valid | invalid`, and a valid result earns exactly one append-only ledger row.
+ */
+import type { Backend, ResultState } from '../../protocol/schemas.ts'
+
+export type UnitState = 'unsent' | 'leased' | 'returned' | 'done'
+export type JobState = 'open' | 'done' | 'error'
+
+/** A job as the generator produced it, before it is stored. */
+export interface NewJob {
+  id: string
+  workload: string
+  /** The workload's version when the job was created; units run with that version. */
+  version: number
+  label: string | null
+  /** The workload parameters after the workload's schema parsed them (defaults filled in). */
+  params: Record<string, unknown>
+  /** Demo jobs are seeded by the hub itself so a visitor always has work. */
+  demo: boolean
+  createdAt: number
+}
+
+/** One unit of a new job; `index` is its position in the generator's output (the workload assembles by it). */
+export interface NewUnit {
+  id: string
+  index: number
+  spec: Record<string, unknown>
+  inputs: string[]
+  costFlops: number
+}
+
+export interface UnitCounts {
+  total: number
+  unsent: number
+  leased: number
+  returned: number
+  done: number
+}
+
+export interface JobRecord {
+  id: string
+  workload: string
+  version: number
+  label: string | null
+  state: JobState
+  params: Record<string, unknown>
+  demo: boolean
+  createdAt: number
+  completedAt: number | null
+  units: UnitCounts
+}
+
+export interface UnitRecord {
+  id: string
+  jobId: string
+  index: number
+  workload: string
+  version: number
+  state: UnitState
+  spec: Record<string, unknown>
+  inputs: string[]
+  costFlops: number
+  /** Device holding the current lease, while `leased`. */
+  leaseDevice: string | null
+  /** Current lease deadline in ms since the epoch, while `leased`. */
+  deadline: number | null
+  /** How many times the unit was leased. */
+  attempts: number
+  canonicalResultId: string | null
+}
+
+export interface LeaseUnitsParameters {
+  deviceId: string
+  max: number
+  now: number
+  /** Deadline given to every unit of this lease, ms since the epoch. */
+  deadline: number
+}
+
+/** A result to store; `output` is already checked against the unit's output size. */
+export interface ResultInsert {
+  resultId: string
+  unitId: string
+  deviceId: string
+  output: Uint8Array
+  backend: Backend
+  elapsedMs: number
+  receivedAt: number
+}
+
+/** What happened to one result of a batch; rejections are data so one bad result does not fail its batch. */
+export type ResultInsertOutcome =
+  | { kind: 'accepted'; state: ResultState }
+  | { kind: 'duplicate'; state: ResultState }
+  | { kind: 'rejected'; code: 'not_found' | 'forbidden' | 'conflict'; message: string }
+
+/** A returned result with what the validator needs to check it. */
+export interface PendingResult {
+  resultId: string
+  unitId: string
+  deviceId: string
+  workload: string
+  spec: Record<string, unknown>
+  inputs: string[]
+  output: Uint8Array
+}
+
+export interface ResultVerdict {
+  resultId: string
+  valid: boolean
+  /** Why the result is invalid; shown to the volunteer. */
+  reason: string | null
+}
+
+/** A valid result that has no ledger row yet. */
+export interface CreditCandidate {
+  resultId: string
+  deviceId: string
+  unitId: string
+  costFlops: number
+}
+
+export interface LedgerAppend {
+  resultId: string
+  deviceId: string
+  amountFlops: number
+}
+
+export interface LedgerEntry {
+  seq: number
+  deviceId: string
+  resultId: string
+  amountFlops: number
+  createdAt: number
+}
+
+export interface DeviceSummary {
+  returned: number
+  valid: number
+  invalid: number
+  creditFlops: number
+}
+
+export interface DeviceResultRecord {
+  resultId: string
+  unitId: string
+  jobId: string
+  workload: string
+  state: ResultState
+  reason: string | null
+  creditFlops: number
+  backend: Backend
+  elapsedMs: number
+  receivedAt: number
+  validatedAt: number | null
+}
+
+/** Row counts, for health, metrics and tests that check nothing was stored. */
+export interface StoreCounts {
+  jobs: number
+  units: number
+  leases: number
+  results: number
+  ledger: number
+  devices: number
+  blobs: number
+}
+
+export interface Store {
+  /** Short name of the engine, shown by `/health` (e.g. `sqlite`). */
+  readonly kind: string
+  close(): Promise<void>
+
+  getMeta(key: string): Promise<string | undefined>
+  setMeta(key: string, value: string): Promise<void>
+
+  /** Registers a device on first sight and updates its last-seen time. */
+  touchDevice(deviceId: string, now: number): Promise<void>
+
+  /** Stores a content-addressed blob; storing the same hash twice is a no-op. */
+  putBlob(hash: string, bytes: Uint8Array): Promise<void>
+  getBlob(hash: string): Promise<Uint8Array | undefined>
+
+  /** Stores a job, its units and the blobs they read in one transaction: all or nothing. */
+  insertJob(job: NewJob, units: NewUnit[], blobs: ReadonlyMap<string, Uint8Array>): Promise<void>
+  getJob(id: string): Promise<JobRecord | undefined>
+  /** Jobs, newest first. */
+  listJobs(limit: number): Promise<JobRecord[]>
+  /** How many demo jobs are still open. */
+  countOpenDemoJobs(): Promise<number>
+  getUnit(id: string): Promise<UnitRecord | undefined>
+  /** The canonical output of each unit of a job, by unit index; undefined where a unit is not done. */
+  jobOutputs(jobId: string): Promise<(Uint8Array | undefined)[]>
+
+  /**
+   * Leases up to `max` units to a device in one transaction: unsent units and units whose lease expired, oldest job
+   * first, never a unit this device already returned a result for.
+   */
+  leaseUnits(params: LeaseUnitsParameters): Promise<UnitRecord[]>
+  /** Puts units whose lease deadline passed back to `unsent`; returns how many. */
+  expireLeases(now: number): Promise<number>
+
+  /** Stores a batch of results in ONE transaction; outcomes are in the order of `items`. */
+  insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]>
+  /** Results waiting for the validator, oldest first. */
+  pendingResults(limit: number): Promise<PendingResult[]>
+  /** Records verdicts in one transaction and moves their units (valid -> done, invalid -> unsent unless done). */
+  recordVerdicts(verdicts: ResultVerdict[], now: number): Promise<void>
+
+  /** Valid results without a ledger row, oldest first. */
+  uncreditedResults(limit: number): Promise<CreditCandidate[]>
+  /** Appends ledger rows in one transaction; a result already in the ledger is skipped. Returns rows written. */
+  appendLedger(entries: LedgerAppend[], now: number): Promise<number>
+  /** Marks open jobs whose units are all done as done; returns their ids. */
+  completeJobs(now: number): Promise<string[]>
+
+  deviceSummary(deviceId: string): Promise<DeviceSummary>
+  /** A device's results, newest first. */
+  deviceResults(deviceId: string, limit: number): Promise<DeviceResultRecord[]>
+  /** A device's last `limit` ledger entries, oldest first. */
+  deviceLedger(deviceId: string, limit: number): Promise<LedgerEntry[]>
+
+  counts(): Promise<StoreCounts>
+}

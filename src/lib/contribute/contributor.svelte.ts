@@ -1,0 +1,313 @@
+/**
+ * The contribute loop on the volunteer's side: lease units, fetch their inputs, compute them in the worker pool, put
+ * each result in the IndexedDB outbox, and let the uploader deliver it. Nothing here runs before `start()`, which
+ * the Contribute button calls; only the upload of results left from an earlier visit starts on its own.
+ */
+import { MeshworkError, type Backend, type LeasedUnit, type VolunteerSummary } from '../../../protocol/index.ts'
+import { WorkerPool } from '../compute/pool.ts'
+import { HubClient } from '../hub/client.ts'
+import { ensureDeviceKey, loadDeviceKey } from '../identity/index.ts'
+import { countOutbox, putOutbox } from '../storage/index.ts'
+import type { Settings } from '../settings.svelte.ts'
+import { InputCache } from './input-cache.ts'
+import { Uploader } from './uploader.ts'
+
+export type TaskPhase = 'queued' | 'fetching' | 'computing'
+
+export interface TaskView {
+  unitId: string
+  jobId: string
+  workload: string
+  costFlops: number
+  phase: TaskPhase
+  progress: number
+}
+
+export interface BackendView {
+  kind: Backend
+  /** "WebGPU: <adapter>" or "CPU × 2 workers". */
+  label: string
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export class Contributor {
+  #running = $state(false)
+  #tasks = $state<TaskView[]>([])
+  #waiting = $state(0)
+  #summary = $state<VolunteerSummary | undefined>(undefined)
+  #backend = $state<BackendView | undefined>(undefined)
+  #status = $state('')
+  #notice = $state('')
+  #online = $state(globalThis.navigator?.onLine ?? true)
+
+  readonly #settings: Settings
+  readonly #baseUrl: string
+  #client: HubClient | undefined
+  #uploader: Uploader | undefined
+  #pool: WorkerPool | undefined
+  #cache = new InputCache()
+  #held = new Map<string, LeasedUnit>()
+  #pumping = false
+  #pumpTimer: ReturnType<typeof setTimeout> | undefined
+  #summaryTimer: ReturnType<typeof setInterval> | undefined
+  #verifyTimer: ReturnType<typeof setTimeout> | undefined
+  #leaseBackoff = 1000
+
+  constructor(settings: Settings, baseUrl = '') {
+    this.#settings = settings
+    this.#baseUrl = baseUrl
+    globalThis.addEventListener?.('online', () => {
+      this.#online = true
+      this.#leaseBackoff = 1000
+      this.#schedulePump(0)
+    })
+    globalThis.addEventListener?.('offline', () => (this.#online = false))
+  }
+
+  get running() { return this.#running }
+  get tasks() { return this.#tasks }
+  /** Finished results in the outbox, not yet acknowledged by the hub. */
+  get waiting() { return this.#waiting }
+  get summary() { return this.#summary }
+  get backend() { return this.#backend }
+  /** What the loop is doing when it is not computing ("No work available", "Hub unreachable"). */
+  get status() { return this.#status }
+  /** Something the person should know (a rejected upload, a GPU fallback). */
+  get notice() { return this.#notice }
+  get online() { return this.#online }
+  get computing() { return this.#tasks.filter((t) => t.phase === 'computing').length }
+  get client() { return this.#client }
+
+  /** On page load: upload results left from an earlier visit and show this device's totals. Computes nothing. */
+  async resume(): Promise<void> {
+    this.#waiting = await countOutbox()
+    const key = await loadDeviceKey()
+    if (!key) return
+    this.#connect(key)
+    this.#uploader!.kick()
+    void this.refreshSummary()
+  }
+
+  /** Starts contributing (the person clicked Contribute). */
+  async start(): Promise<void> {
+    if (this.#running) return
+    this.#running = true
+    this.#notice = ''
+    this.#status = 'Starting…'
+    try {
+      this.#connect(await ensureDeviceKey())
+      await this.#chooseBackend()
+    } catch (error) {
+      this.#running = false
+      this.#status = ''
+      this.#notice = `Could not start: ${error instanceof Error ? error.message : String(error)}`
+      return
+    }
+    this.#uploader!.kick()
+    this.#summaryTimer = setInterval(() => void this.refreshSummary(), 2000)
+    this.#schedulePump(0)
+  }
+
+  /** Stops computing within a second; leased units not finished are left for the hub to re-issue. */
+  async stop(): Promise<void> {
+    if (!this.#running) return
+    this.#running = false
+    clearTimeout(this.#pumpTimer)
+    clearInterval(this.#summaryTimer)
+    this.#status = 'Stopped'
+    this.#tasks = []
+    const pool = this.#pool
+    this.#pool = undefined
+    this.#held.clear()
+    // Kernels check for cancellation every few ms; a worker that does not answer in 500 ms is terminated.
+    await pool?.cancelAll(500)
+    pool?.terminate()
+  }
+
+  /** Applies a new worker count (the slider) while running. */
+  setWorkers(count: number): void {
+    this.#settings.workers = count
+    if (this.#pool && this.#backend?.kind === 'cpu') {
+      this.#pool.resize(this.#settings.workers)
+      this.#backend = { kind: 'cpu', label: cpuLabel(this.#settings.workers) }
+      this.#schedulePump(0)
+    }
+  }
+
+  /** Fetches this device's counts and verified credit from the hub. */
+  async refreshSummary(): Promise<void> {
+    if (!this.#client) return
+    try {
+      this.#summary = await this.#client.summary()
+    } catch {
+      // Offline or hub down: keep showing the last known totals.
+      return
+    }
+    // Results still being verified: look again soon, even when not contributing (uploads after a reload).
+    if (this.#summary.results.returned > 0 && !this.#running) {
+      clearTimeout(this.#verifyTimer)
+      this.#verifyTimer = setTimeout(() => void this.refreshSummary(), 1000)
+    }
+  }
+
+  #connect(key: Awaited<ReturnType<typeof ensureDeviceKey>>): void {
+    if (this.#client) return
+    this.#client = new HubClient(key, { baseUrl: this.#baseUrl })
+    this.#uploader = new Uploader(this.#client, {
+      onChange: ({ waiting, acked, dropped }) => {
+        this.#waiting = waiting
+        if (acked) void this.refreshSummary()
+        if (dropped) this.#notice = `The hub refused a result for unit ${dropped.entry.unitId}: ${dropped.reason}`
+      },
+    })
+  }
+
+  async #chooseBackend(): Promise<void> {
+    const choice = this.#settings.backend
+    this.#pool = new WorkerPool(0)
+    if (choice !== 'cpu') {
+      const gpu = await this.#pool.probeGpu().catch(() => undefined)
+      const usable = gpu?.available && (choice === 'webgpu' || !gpu.isFallbackAdapter)
+      if (usable) {
+        this.#backend = { kind: 'webgpu', label: `WebGPU: ${gpu!.name}${gpu!.isFallbackAdapter ? ' (software)' : ''}` }
+        // One GPU task at a time keeps the GPU busy; more would only queue on the same device.
+        this.#pool.resize(1)
+        return
+      }
+      if (choice === 'webgpu') this.#notice = `WebGPU is not available (${gpu?.reason ?? 'probe failed'}); using the CPU.`
+    }
+    this.#backend = { kind: 'cpu', label: cpuLabel(this.#settings.workers) }
+    this.#pool.resize(this.#settings.workers)
+  }
+
+  /** Units to hold (computing plus ready to compute): two per worker, so a short outage does not idle the pool. */
+  #capacity(): number {
+    return 2 * (this.#pool?.size ?? 0)
+  }
+
+  #schedulePump(delayMs: number): void {
+    clearTimeout(this.#pumpTimer)
+    this.#pumpTimer = setTimeout(() => void this.#pump(), delayMs)
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping || !this.#running || !this.#client) return
+    this.#pumping = true
+    try {
+      const want = this.#capacity() - this.#held.size
+      if (want <= 0) return
+      const backends: Backend[] = this.#backend?.kind === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu']
+      let units: LeasedUnit[]
+      try {
+        units = (await this.#client.lease(Math.min(want, 16), backends)).units
+        this.#leaseBackoff = 1000
+      } catch (error) {
+        this.#status = this.#online ? `Hub unreachable, retrying (${describe(error)})` : 'Offline: finishing leased units'
+        this.#schedulePump(this.#leaseBackoff)
+        this.#leaseBackoff = Math.min(30_000, this.#leaseBackoff * 2)
+        return
+      }
+      if (!this.#running) return
+      if (!units.length) {
+        this.#status = this.#held.size ? '' : 'No work available right now; checking again shortly'
+        this.#schedulePump(3000)
+        return
+      }
+      this.#status = ''
+      for (const unit of units) this.#runUnit(unit)
+      if (this.#held.size < this.#capacity()) this.#schedulePump(0)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #runUnit(unit: LeasedUnit): void {
+    this.#held.set(unit.unitId, unit)
+    this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: 0 })
+    void this.#compute(unit).finally(() => {
+      this.#held.delete(unit.unitId)
+      this.#tasks = this.#tasks.filter((t) => t.unitId !== unit.unitId)
+      if (this.#running) this.#schedulePump(0)
+    })
+  }
+
+  #task(unitId: string): TaskView | undefined {
+    return this.#tasks.find((t) => t.unitId === unitId)
+  }
+
+  async #compute(unit: LeasedUnit): Promise<void> {
+    const client = this.#client!
+    let inputs: Uint8Array[]
+    try {
+      inputs = await Promise.all(unit.inputs.map((hash) => this.#cache.get(hash, (h) => retry(() => client.blob(h), () => this.#running))))
+    } catch (error) {
+      this.#notice = `Could not fetch the inputs of unit ${unit.unitId}: ${describe(error)}`
+      return
+    }
+    const pool = this.#pool
+    if (!this.#running || !pool) return
+    const task = this.#task(unit.unitId)
+    if (task) task.phase = 'queued'
+    let backend = this.#backend?.kind ?? 'cpu'
+    const taskId = `${unit.unitId}:${crypto.randomUUID()}`
+    const hooks = {
+      onStart: () => {
+        const t = this.#task(unit.unitId)
+        if (t) t.phase = 'computing'
+      },
+      onProgress: (fraction: number) => {
+        const t = this.#task(unit.unitId)
+        if (t) t.progress = fraction
+      },
+    }
+    let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, backend }, hooks)
+    if (!outcome.ok && outcome.code === 'compute_failed' && backend === 'webgpu' && this.#running) {
+      this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); this unit runs on the CPU instead.`
+      backend = 'cpu'
+      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, backend }, hooks)
+    }
+    if (!outcome.ok) {
+      if (outcome.code !== 'cancelled') this.#notice = `Unit ${unit.unitId} failed: ${outcome.message}`
+      return
+    }
+    // Durable before anything else: the result is in IndexedDB before the upload starts.
+    await putOutbox({
+      resultId: crypto.randomUUID(),
+      unitId: unit.unitId,
+      jobId: unit.jobId,
+      workload: unit.workload,
+      output: outcome.output,
+      elapsedMs: outcome.elapsedMs,
+      backend: outcome.backend,
+      costFlops: unit.costFlops,
+      createdAt: Date.now(),
+      attempts: 0,
+    })
+    this.#waiting += 1
+    this.#uploader?.kick()
+  }
+}
+
+function cpuLabel(workers: number): string {
+  return `CPU × ${workers} worker${workers === 1 ? '' : 's'}`
+}
+
+function describe(error: unknown): string {
+  return error instanceof MeshworkError ? error.shortMessage : error instanceof Error ? error.message : String(error)
+}
+
+/** Retries a transient failure with backoff while `keepGoing()` holds. */
+async function retry<T>(operation: () => Promise<T>, keepGoing: () => boolean): Promise<T> {
+  let delay = 500
+  for (;;) {
+    try {
+      return await operation()
+    } catch (error) {
+      const transient = !(error instanceof MeshworkError) || error.transient
+      if (!transient || !keepGoing()) throw error
+      await sleep(delay)
+      delay = Math.min(10_000, delay * 2)
+    }
+  }
+}

@@ -1,0 +1,5 @@
+export { Contributor } from './contributor.svelte.ts'
+export type { TaskView, TaskPhase, BackendView } from './contributor.svelte.ts'
+export { Uploader } from './uploader.ts'
+export type { UploaderOptions } from './uploader.ts'
+export { InputCache } from './input-cache.ts'

@@ -1,0 +1,132 @@
+/**
+ * The volunteer's side of `/api/v1`: signed requests with the device key, responses parsed with the protocol's
+ * schemas, failures turned into `MeshworkError`s (network failures and 5xx are transient, 4xx permanent). Only
+ * WebCrypto and fetch, so the benchmark's simulated volunteers use it from Node unchanged.
+ */
+import type { z } from 'zod'
+import {
+  API_PREFIX,
+  CreditHistory,
+  HubConfig,
+  LeaseResponse,
+  MeshworkError,
+  SubmitAck,
+  VolunteerResults,
+  VolunteerSummary,
+  WireErrorSchema,
+  errorFromWire,
+  sha256Hex,
+  signRequest,
+  toBase64,
+  type Backend,
+  type DeviceKey,
+} from '../../../protocol/index.ts'
+
+export interface HubClientOptions {
+  /** Origin of the hub, e.g. `http://127.0.0.1:8080`. @default '' (same origin) */
+  baseUrl?: string
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch
+}
+
+export interface SubmitParameters {
+  resultId: string
+  unitId: string
+  output: Uint8Array
+  elapsedMs: number
+  backend: Backend
+}
+
+/** A signed client for one device. */
+export class HubClient {
+  readonly #key: DeviceKey | undefined
+  readonly #base: string
+  readonly #fetch: typeof fetch
+
+  constructor(key: DeviceKey | undefined, options: HubClientOptions = {}) {
+    this.#key = key
+    this.#base = options.baseUrl ?? ''
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  }
+
+  /** Public hub configuration (workloads, credit unit). */
+  config(): Promise<HubConfig> {
+    return this.#json('GET', '/config', HubConfig, undefined, false)
+  }
+
+  /** Leases up to `max` units this device can run. */
+  lease(max: number, backends: Backend[]): Promise<LeaseResponse> {
+    return this.#json('POST', '/work/lease', LeaseResponse, { max, backends })
+  }
+
+  /** Uploads one result; resolves only once the hub has durably stored it. */
+  submit({ resultId, unitId, output, elapsedMs, backend }: SubmitParameters): Promise<SubmitAck> {
+    return this.#json('POST', '/results', SubmitAck, { resultId, unitId, output: toBase64(output), elapsedMs: Math.round(elapsedMs), backend })
+  }
+
+  /** Counts and verified credit of this device. */
+  summary(): Promise<VolunteerSummary> {
+    return this.#json('GET', '/volunteer/summary', VolunteerSummary)
+  }
+
+  /** This device's most recent results, newest first. */
+  results(limit = 50): Promise<VolunteerResults> {
+    return this.#json('GET', `/volunteer/results?limit=${limit}`, VolunteerResults)
+  }
+
+  /** This device's credit ledger entries, oldest first. */
+  credit(): Promise<CreditHistory> {
+    return this.#json('GET', '/volunteer/credit', CreditHistory)
+  }
+
+  /** Fetches an input blob and checks it against its hash before anyone uses it. */
+  async blob(hash: string): Promise<Uint8Array> {
+    const response = await this.#send('GET', `/blobs/${hash}`, undefined, false)
+    const bytes = new Uint8Array(await response.arrayBuffer())
+    const actual = await sha256Hex(bytes)
+    if (actual !== hash) {
+      throw new MeshworkError(`Blob ${hash.slice(0, 12)}… arrived corrupted (its bytes hash to ${actual.slice(0, 12)}…).`, {
+        code: 'network',
+        transient: true,
+      })
+    }
+    return bytes
+  }
+
+  async #json<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, signed = true): Promise<T> {
+    const response = await this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), signed)
+    const parsed = schema.safeParse(await response.json())
+    if (!parsed.success) {
+      throw new MeshworkError(`The hub's answer to ${method} ${path} did not match the protocol.`, {
+        code: 'internal',
+        details: parsed.error.message,
+        transient: true,
+      })
+    }
+    return parsed.data
+  }
+
+  async #send(method: string, path: string, body: string | undefined, signed = true): Promise<Response> {
+    const fullPath = `${API_PREFIX}${path}`
+    const bytes = body === undefined ? new Uint8Array() : new TextEncoder().encode(body)
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' }
+    if (signed) {
+      if (!this.#key) throw new MeshworkError(`${method} ${path} needs a device key.`, { code: 'unauthorized' })
+      Object.assign(headers, await signRequest(this.#key, { method, path: fullPath, body: bytes }))
+    }
+    let response: Response
+    try {
+      response = await this.#fetch(`${this.#base}${fullPath}`, { method, headers, body: body === undefined ? undefined : bytes })
+    } catch (cause) {
+      throw new MeshworkError(`Could not reach the hub for ${method} ${path}.`, { code: 'network', cause, transient: true })
+    }
+    if (response.ok) return response
+    const payload = await response.json().catch(() => undefined)
+    const wire = WireErrorSchema.safeParse(payload)
+    if (wire.success) throw errorFromWire({ ...wire.data, code: wire.data.code as never }, response.status)
+    throw new MeshworkError(`The hub answered ${method} ${path} with HTTP ${response.status}.`, {
+      code: response.status >= 500 ? 'unavailable' : 'bad_request',
+      transient: response.status >= 500,
+    })
+  }
+}

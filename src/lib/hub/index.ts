@@ -1,0 +1,2 @@
+export { HubClient } from './client.ts'
+export type { HubClientOptions, SubmitParameters } from './client.ts'

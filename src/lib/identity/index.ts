@@ -1,0 +1,1 @@
+export { loadDeviceKey, ensureDeviceKey } from './device-key.ts'

@@ -1,0 +1,3 @@
+export { openMeshworkDB, DB_NAME } from './db.ts'
+export type { OutboxEntry, StoredDeviceKey } from './db.ts'
+export { putOutbox, listOutbox, countOutbox, deleteOutbox, markOutboxAttempt } from './outbox.ts'

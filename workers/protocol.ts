@@ -1,0 +1,34 @@
+/** What crosses the worker boundary: tasks in, outcomes out. Errors travel as data, never as thrown objects. */
+import type { Backend, ErrorCode } from '../protocol/index.ts'
+
+export interface ComputeTask {
+  taskId: string
+  workload: string
+  spec: Record<string, unknown>
+  /** Input blobs in the order the kernel expects (transferred, not copied). */
+  inputs: Uint8Array[]
+  backend: Backend
+}
+
+export type ComputeOutcome =
+  | { ok: true; output: Uint8Array; elapsedMs: number; backend: Backend }
+  | { ok: false; code: ErrorCode; message: string }
+
+export interface GpuProbe {
+  available: boolean
+  /** SwiftShader and other software adapters. */
+  isFallbackAdapter: boolean
+  name: string
+  /** Why WebGPU is unavailable, when it is. */
+  reason?: string
+}
+
+/** The API a compute worker exposes through comlink. */
+export interface ComputeWorkerApi {
+  /** Runs one task; `onProgress` (a comlink proxy) receives fractions in [0, 1]. */
+  run(task: ComputeTask, onProgress: (fraction: number) => void): Promise<ComputeOutcome>
+  /** Asks a running task to stop at its next check (a few ms). */
+  cancel(taskId: string): void
+  /** Looks for a WebGPU adapter from inside the worker, where the GPU kernel runs. */
+  probeGpu(): Promise<GpuProbe>
+}

@@ -1,0 +1,67 @@
+/**
+ * The worker protocol, tested without a Worker (as comlink's own tests do): the runtime is exposed on one end of a
+ * MessageChannel and driven through the other, so the same structured-clone and proxy path is exercised.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { expose, proxy, wrap, type Remote } from 'comlink'
+import { computeRuntime } from './runtime.ts'
+import type { ComputeWorkerApi } from './protocol.ts'
+import { f32ToBytes, bytesToF32 } from '../protocol/encoding.ts'
+import { randomMatrix } from '../workloads/matmul/generate.ts'
+import { verifyMatmul } from '../workloads/matmul/verify.ts'
+
+let channel: MessageChannel | undefined
+
+function connect(): Remote<ComputeWorkerApi> {
+  channel = new MessageChannel()
+  expose(computeRuntime, channel.port1 as unknown as Parameters<typeof expose>[1])
+  return wrap<ComputeWorkerApi>(channel.port2 as unknown as Parameters<typeof wrap>[0])
+}
+
+afterEach(() => {
+  channel?.port1.close()
+  channel?.port2.close()
+})
+
+describe('compute runtime over a message channel', () => {
+  it('computes a matmul unit that passes verification and reports progress up to 1', async () => {
+    const api = connect()
+    const spec = { m: 48, n: 40, k: 64 }
+    const a = randomMatrix(spec.m, spec.k, 1)
+    const b = randomMatrix(spec.k, spec.n, 2)
+    const progress: number[] = []
+    const outcome = await api.run(
+      { taskId: 't1', workload: 'matmul', spec, inputs: [f32ToBytes(a), f32ToBytes(b)], backend: 'cpu' },
+      proxy((f: number) => void progress.push(f)),
+    )
+    expect(outcome.ok).toBe(true)
+    if (!outcome.ok) return
+    expect(outcome.backend).toBe('cpu')
+    expect(verifyMatmul(spec, a, b, bytesToF32(outcome.output), Math.random)).toEqual({ ok: true })
+    await expect.poll(() => progress.at(-1)).toBe(1)
+  })
+
+  it('stops a running task when cancelled and returns the cancellation as data', async () => {
+    const api = connect()
+    const spec = { m: 512, n: 512, k: 512 }
+    const inputs = [f32ToBytes(randomMatrix(512, 512, 3)), f32ToBytes(randomMatrix(512, 512, 4))]
+    const started = performance.now()
+    const running = api.run({ taskId: 'long', workload: 'matmul', spec, inputs, backend: 'cpu' }, proxy(() => {}))
+    await new Promise((r) => setTimeout(r, 30))
+    await api.cancel('long')
+    const outcome = await running
+    expect(outcome).toEqual({ ok: false, code: 'cancelled', message: 'task long was cancelled' })
+    expect(performance.now() - started).toBeLessThan(1000)
+  })
+
+  it('answers bad tasks with errors that name the problem', async () => {
+    const api = connect()
+    const unknown = await api.run({ taskId: 'x', workload: 'nope', spec: {}, inputs: [], backend: 'cpu' }, proxy(() => {}))
+    expect(unknown).toEqual({ ok: false, code: 'bad_request', message: 'this client has no kernel for workload "nope"' })
+    const short = await api.run(
+      { taskId: 'y', workload: 'matmul', spec: { m: 4, n: 4, k: 4 }, inputs: [new Uint8Array(8), new Uint8Array(64)], backend: 'cpu' },
+      proxy(() => {}),
+    )
+    expect(short).toEqual({ ok: false, code: 'compute_failed', message: 'input A is 8 bytes, expected 64' })
+  })
+})

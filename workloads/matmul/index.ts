@@ -1,0 +1,7 @@
+export { matmul, MatmulParams, MatmulSpec } from './descriptor.ts'
+export { generateMatmul, assembleMatmul, randomMatrix, randomInputs, tileGrid } from './generate.ts'
+export { matmulCpu, matmulRows } from './kernel-cpu.ts'
+export { verifyMatmul, FREIVALDS_ROUNDS } from './verify.ts'
+export type { RandomSource } from './verify.ts'
+export { matmulProgram } from './kernel-wgsl.ts'
+export type { GpuProgram } from './kernel-wgsl.ts'

@@ -1,0 +1,58 @@
+/**
+ * The workload registry: adding a workload touches its own folder and one line here. The hub looks workloads up by id;
+ * `verify` adapts each workload's verifier to raw bytes so the hub's validator stays workload-agnostic.
+ */
+import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
+import type { Verdict, WorkloadDescriptor } from './types.ts'
+import { matmul, generateMatmul, assembleMatmul, randomInputs, verifyMatmul, type MatmulParams, type MatmulSpec } from './matmul/index.ts'
+import type { GeneratedJob } from './types.ts'
+
+/** What the hub needs from a workload, over bytes. */
+export interface HubWorkload {
+  descriptor: WorkloadDescriptor<unknown, unknown>
+  /** Splits a job into units; `getBlob` returns an uploaded input by hash (undefined when missing). */
+  generate(params: unknown, getBlob: (hash: string) => Promise<Uint8Array | undefined>): Promise<GeneratedJob<unknown>>
+  /** Checks one output against the unit's inputs. */
+  verify(spec: unknown, inputs: Uint8Array[], output: Uint8Array, random: () => number): Verdict
+  /** Optional: joins the verified outputs of a finished job (by unit index) into the job's output bytes. */
+  assemble?(params: unknown, outputs: Uint8Array[]): Uint8Array
+}
+
+const matmulHub: HubWorkload = {
+  descriptor: matmul as WorkloadDescriptor<unknown, unknown>,
+  async generate(raw, getBlob) {
+    const params = raw as MatmulParams
+    if (params.inputs.kind === 'random') {
+      const { a, b } = randomInputs(params, params.inputs.seed)
+      return generateMatmul(params, a, b)
+    }
+    const [a, b] = await Promise.all([getBlob(params.inputs.a), getBlob(params.inputs.b)])
+    if (!a) throw new RangeError(`params.inputs.a: no blob ${params.inputs.a} was uploaded`)
+    if (!b) throw new RangeError(`params.inputs.b: no blob ${params.inputs.b} was uploaded`)
+    if (a.byteLength !== params.m * params.k * 4) {
+      throw new RangeError(`params.inputs.a: blob holds ${a.byteLength} bytes, m x k f32 needs ${params.m * params.k * 4}`)
+    }
+    if (b.byteLength !== params.k * params.n * 4) {
+      throw new RangeError(`params.inputs.b: blob holds ${b.byteLength} bytes, k x n f32 needs ${params.k * params.n * 4}`)
+    }
+    return generateMatmul(params, bytesToF32(a), bytesToF32(b))
+  },
+  verify(rawSpec, inputs, output, random) {
+    const spec = rawSpec as MatmulSpec
+    if (inputs.length !== 2) return { ok: false, reason: `unit has ${inputs.length} inputs, matmul needs 2` }
+    if (output.byteLength !== matmul.outputBytes(spec)) {
+      return { ok: false, reason: `output is ${output.byteLength} bytes, expected ${spec.m} x ${spec.n} f32 = ${matmul.outputBytes(spec)}` }
+    }
+    return verifyMatmul(spec, bytesToF32(inputs[0]), bytesToF32(inputs[1]), bytesToF32(output), random)
+  },
+  assemble(params, outputs) {
+    return f32ToBytes(assembleMatmul(params as MatmulParams, (i) => bytesToF32(outputs[i])))
+  },
+}
+
+export const workloads: ReadonlyMap<string, HubWorkload> = new Map([[matmul.id, matmulHub]])
+
+/** The workload with `id`, or undefined. */
+export function getWorkload(id: string): HubWorkload | undefined {
+  return workloads.get(id)
+}
