@@ -72,6 +72,8 @@ export const VolunteerSummary = z.object({
   results: z.object({ returned: z.int(), valid: z.int(), invalid: z.int() }),
   /** Verified credit in floating-point operations (see README: 1 credit = 1 GFLOP = 1e9 flops). */
   creditFlops: z.number(),
+  /** Verified results whose credit is still being written to the ledger (a moment after verification). */
+  crediting: z.int(),
 })
 export type VolunteerSummary = z.infer<typeof VolunteerSummary>
 

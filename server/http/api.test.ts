@@ -47,9 +47,9 @@ describe('a volunteer computing a job over HTTP', () => {
 
     const summary = await waitFor(async () => {
       const s = await volunteer.json<VolunteerSummary>('/volunteer/summary')
-      return s.results.valid === 4 && s.creditFlops > 0 && s
+      return s.results.valid === 4 && s.crediting === 0 && s
     }, 'four valid, credited results')
-    expect(summary).toEqual({ deviceId: volunteer.deviceId, results: { returned: 0, valid: 4, invalid: 0 }, creditFlops: 2 * 64 * 64 * 64 })
+    expect(summary).toEqual({ deviceId: volunteer.deviceId, results: { returned: 0, valid: 4, invalid: 0 }, creditFlops: 2 * 64 * 64 * 64, crediting: 0 })
 
     const credit = await volunteer.json<CreditHistory>('/volunteer/credit')
     expect(credit.entries).toHaveLength(4)
@@ -97,6 +97,26 @@ describe('a volunteer computing a job over HTTP', () => {
     const honest = await Volunteer.create(t.url)
     const [again] = await honest.lease(1)
     expect(again.unitId).toBe(unit.unitId)
+  })
+
+  it('reports verified results still awaiting their ledger row as crediting, so the page knows to look again', async () => {
+    const manual = await startTestHub({ runLoops: false })
+    try {
+      // A stopped loop ignores wakes, so the credit pass runs only when the test asks for it.
+      await manual.hub.loops.credit.stop()
+      await manual.createMatmulJob({ m: 32, n: 32, k: 32, tile: 32, seed: 41 })
+      const volunteer = await Volunteer.create(manual.url)
+      const [unit] = await volunteer.lease(1)
+      expect((await volunteer.submit(unit.unitId, await volunteer.compute(unit))).status).toBe(200)
+      await manual.hub.loops.validator.runOnce()
+      const before = await volunteer.json<VolunteerSummary>('/volunteer/summary')
+      expect(before).toMatchObject({ results: { returned: 0, valid: 1, invalid: 0 }, creditFlops: 0, crediting: 1 })
+      await manual.hub.loops.credit.runOnce()
+      const after = await volunteer.json<VolunteerSummary>('/volunteer/summary')
+      expect(after).toMatchObject({ results: { valid: 1 }, creditFlops: 2 * 32 * 32 * 32, crediting: 0 })
+    } finally {
+      await manual.close()
+    }
   })
 
   it('acknowledges a re-sent result as a duplicate and credits it only once', async () => {

@@ -501,7 +501,7 @@ export class SqliteStore implements Store {
   }
 
   async deviceSummary(deviceId: string): Promise<DeviceSummary> {
-    const summary: DeviceSummary = { returned: 0, valid: 0, invalid: 0, creditFlops: 0 }
+    const summary: DeviceSummary = { returned: 0, valid: 0, invalid: 0, creditFlops: 0, crediting: 0 }
     const rows = this.#sql('SELECT state, COUNT(*) AS n FROM results WHERE device_id = ? GROUP BY state')
       .all(deviceId) as { state: ResultState; n: number }[]
     for (const r of rows) summary[r.state] = r.n
@@ -509,6 +509,9 @@ export class SqliteStore implements Store {
       total: number
     }
     summary.creditFlops = credit.total
+    const crediting = this.#sql(`SELECT COUNT(*) AS n FROM results WHERE device_id = ? AND state = 'valid' AND credited_at IS NULL`)
+      .get(deviceId) as { n: number }
+    summary.crediting = crediting.n
     return summary
   }
 

@@ -75,7 +75,7 @@ describe('SQLite store: a unit from lease to credit', () => {
 
     expect(await validateResults(store)).toBe(3)
     expect((await store.getUnit(units[0].unitId))?.state).toBe('done')
-    expect(await store.deviceSummary(A)).toEqual({ returned: 0, valid: 3, invalid: 0, creditFlops: 0 })
+    expect(await store.deviceSummary(A)).toEqual({ returned: 0, valid: 3, invalid: 0, creditFlops: 0, crediting: 3 })
 
     const first = await creditResults(store)
     expect(first).toEqual({ credited: 3, completedJobs: [] })

@@ -141,7 +141,10 @@ export interface DeviceSummary {
   returned: number
   valid: number
   invalid: number
+  /** Verified credit in flops: the sum of this device's ledger rows. */
   creditFlops: number
+  /** Valid results whose ledger row the credit loop has not written yet. */
+  crediting: number
 }
 
 export interface DeviceResultRecord {

@@ -70,8 +70,8 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       auth: 'device',
       response: { status: 200, description: 'Counts and credit.', json: VolunteerSummary },
       async handle({ c, deviceId }) {
-        const { creditFlops, ...results } = await ctx.store.deviceSummary(deviceId)
-        return c.json({ deviceId, results, creditFlops } satisfies VolunteerSummary)
+        const { creditFlops, crediting, ...results } = await ctx.store.deviceSummary(deviceId)
+        return c.json({ deviceId, results, creditFlops, crediting } satisfies VolunteerSummary)
       },
     }),
     defineRoute<undefined, z.infer<typeof ResultsQuery>>({

@@ -144,8 +144,8 @@ export class Contributor {
       // Offline or hub down: keep showing the last known totals.
       return
     }
-    // Results still being verified: look again soon, even when not contributing (uploads after a reload).
-    if (this.#summary.results.returned > 0 && !this.#running) {
+    // Results still being verified or credited: look again soon, even when not contributing (uploads after a reload).
+    if (this.#summary.results.returned + this.#summary.crediting > 0 && !this.#running) {
       clearTimeout(this.#verifyTimer)
       this.#verifyTimer = setTimeout(() => void this.refreshSummary(), 1000)
     }
