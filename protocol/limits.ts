@@ -7,6 +7,9 @@ export const MAX_TILE = 512
 /** Most elements in one job input matrix (64 Mi floats = 256 MiB). */
 export const MAX_MATRIX_ELEMENTS = 64 * 1024 * 1024
 
+/** Most units one job may split into (each is a row in the store and a line in the job's progress). */
+export const MAX_UNITS_PER_JOB = 16_384
+
 /** Body limit for small JSON requests (lease, job creation, sign-in). */
 export const MAX_JSON_BODY_BYTES = 64 * 1024
 /** Body limit for a result submission: a MAX_TILE x MAX_TILE f32 output in base64 plus envelope. */

@@ -1,7 +1,7 @@
 /** Dense f32 matrix multiply, C = A·B, split into output tiles. */
 import { z } from 'zod'
 import { Hash } from '../../protocol/schemas.ts'
-import { MAX_MATRIX_DIM, MAX_MATRIX_ELEMENTS, MAX_TILE } from '../../protocol/limits.ts'
+import { MAX_MATRIX_DIM, MAX_MATRIX_ELEMENTS, MAX_TILE, MAX_UNITS_PER_JOB } from '../../protocol/limits.ts'
 import type { WorkloadDescriptor } from '../types.ts'
 
 const Dim = z.int().min(1).max(MAX_MATRIX_DIM)
@@ -22,6 +22,10 @@ export const MatmulParams = z
   })
   .refine((p) => p.m * p.k <= MAX_MATRIX_ELEMENTS && p.k * p.n <= MAX_MATRIX_ELEMENTS, {
     message: `A (m x k) and B (k x n) may each hold at most ${MAX_MATRIX_ELEMENTS} elements`,
+  })
+  .refine((p) => Math.ceil(p.m / p.tile) * Math.ceil(p.n / p.tile) <= MAX_UNITS_PER_JOB, {
+    message: `tile is too small: a job may split into at most ${MAX_UNITS_PER_JOB} units (ceil(m/tile)·ceil(n/tile))`,
+    path: ['tile'],
   })
 export type MatmulParams = z.infer<typeof MatmulParams>
 

@@ -151,6 +151,13 @@ describe('matmul generator', () => {
     expect(MatmulParams.safeParse({ m: 10, n: 10, k: 10, inputs: { kind: 'blobs', a: 'zz', b: 'zz' } }).success).toBe(false)
   })
 
+  it('refuses a job that would split into more units than the hub holds per job', () => {
+    const tiny = MatmulParams.safeParse({ m: 8192, n: 8192, k: 8, tile: 1, inputs: { kind: 'random', seed: 1 } })
+    expect(tiny.success).toBe(false)
+    expect(tiny.error!.issues[0]).toMatchObject({ path: ['tile'], message: expect.stringMatching(/at most 16384 units/) })
+    expect(MatmulParams.safeParse({ m: 8192, n: 8192, k: 8, tile: 64, inputs: { kind: 'random', seed: 1 } }).success).toBe(true)
+  })
+
   it('credits 2·m·n·k flops per unit', () => {
     expect(matmul.costFlops({ m: 256, n: 256, k: 1024 })).toBe(134_217_728)
   })
