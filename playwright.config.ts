@@ -15,7 +15,7 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     browserName: 'chromium',
-    launchOptions: { executablePath: CHROMIUM, args: ['--disable-quic', '--enable-unsafe-webgpu'] },
+    launchOptions: { executablePath: CHROMIUM, args: ['--disable-quic', '--enable-unsafe-webgpu', '--allow-loopback-in-peer-connection'] },
     trace: 'retain-on-failure',
   },
 })

@@ -4,13 +4,15 @@
 import { test as base, expect } from '@playwright/test'
 import { DEFAULT_DEMO, startHub, type DemoParams, type Hub } from './start-hub.ts'
 
-export { DEFAULT_DEMO, OWNER_TOKEN, startHub } from './start-hub.ts'
+export { DEFAULT_DEMO, OWNER_TOKEN, freePort, startHub } from './start-hub.ts'
 export type { DemoParams, Hub } from './start-hub.ts'
 
-export const test = base.extend<{ hub: Hub; demo: DemoParams }>({
+export const test = base.extend<{ hub: Hub; demo: DemoParams; hubEnv: Record<string, string> }>({
   demo: [DEFAULT_DEMO, { option: true }],
-  hub: async ({ demo }, use) => {
-    const hub = await startHub(demo)
+  /** Extra environment for the hub process (e.g. MESHWORK_DEMO=off). */
+  hubEnv: [{}, { option: true }],
+  hub: async ({ demo, hubEnv }, use) => {
+    const hub = await startHub(demo, undefined, hubEnv)
     await use(hub)
     await hub.stop()
   },

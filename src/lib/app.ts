@@ -1,11 +1,26 @@
 /** The app's long-lived state, created once per page. Components import these, never Workers or IndexedDB. */
 import { Contributor } from './contribute/index.ts'
 import { History } from './history.svelte.ts'
+import { PeerNetwork } from './p2p/network.svelte.ts'
 import { settings } from './settings.svelte.ts'
 
 export { settings }
-export const contributor = new Contributor(settings)
+export const peers = new PeerNetwork(settings.cacheMB * 1024 * 1024)
+export const contributor = new Contributor(settings, peers)
 export const history = new History()
+
+/** Formats a byte count for people (KB, MB, GB; powers of 1000). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = bytes / 1000
+  let i = 0
+  while (value >= 1000 && i < units.length - 1) {
+    value /= 1000
+    i++
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[i]}`
+}
 
 /** Formats flops as GFLOP (the credit unit) with enough digits to show every unit's share. */
 export function formatCredit(flops: number): string {

@@ -7,7 +7,12 @@ const STORAGE_KEY = 'meshwork.settings.v1'
 interface Persisted {
   workers: number
   backend: BackendChoice
+  cacheMB: number
+  peers: boolean
 }
+
+/** Bounds of the input cache setting, in MB. */
+export const CACHE_MB = { min: 16, max: 4096, default: 512 } as const
 
 /** Logical cores the browser reports (at least 1). */
 export function hardwareCores(): number {
@@ -22,16 +27,42 @@ function load(): Partial<Persisted> {
   }
 }
 
+function clampCache(mb: number): number {
+  return Number.isFinite(mb) ? Math.min(CACHE_MB.max, Math.max(CACHE_MB.min, Math.round(mb))) : CACHE_MB.default
+}
+
 export class Settings {
   /** Workers (cores) Meshwork may use. @default half the cores, at least 1 */
   #workers = $state(Math.max(1, Math.floor(hardwareCores() / 2)))
   /** Which compute backend runs units. @default 'auto' (WebGPU on a real GPU, else CPU) */
   #backend = $state<BackendChoice>('auto')
+  /** Disk for verified inputs (served to peers too), in MB. @default 512 */
+  #cacheMB = $state<number>(CACHE_MB.default)
+  /** Share inputs with other volunteers over WebRTC. @default true */
+  #peers = $state(true)
 
   constructor() {
     const saved = load()
     if (typeof saved.workers === 'number' && saved.workers >= 1) this.#workers = Math.min(hardwareCores(), Math.floor(saved.workers))
     if (saved.backend === 'auto' || saved.backend === 'cpu' || saved.backend === 'webgpu') this.#backend = saved.backend
+    if (typeof saved.cacheMB === 'number') this.#cacheMB = clampCache(saved.cacheMB)
+    if (typeof saved.peers === 'boolean') this.#peers = saved.peers
+  }
+
+  get cacheMB(): number {
+    return this.#cacheMB
+  }
+  set cacheMB(value: number) {
+    this.#cacheMB = clampCache(value)
+    this.#save()
+  }
+
+  get peers(): boolean {
+    return this.#peers
+  }
+  set peers(value: boolean) {
+    this.#peers = value
+    this.#save()
   }
 
   get workers(): number {
@@ -55,7 +86,7 @@ export class Settings {
   }
 
   #save(): void {
-    globalThis.localStorage?.setItem(STORAGE_KEY, JSON.stringify({ workers: this.#workers, backend: this.#backend } satisfies Persisted))
+    globalThis.localStorage?.setItem(STORAGE_KEY, JSON.stringify({ workers: this.#workers, backend: this.#backend, cacheMB: this.#cacheMB, peers: this.#peers } satisfies Persisted))
   }
 }
 

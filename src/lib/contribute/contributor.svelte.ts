@@ -7,6 +7,7 @@ import { MeshworkError, type Backend, type LeasedUnit, type VolunteerSummary } f
 import { WorkerPool } from '../compute/pool.ts'
 import { HubClient } from '../hub/client.ts'
 import { ensureDeviceKey, loadDeviceKey } from '../identity/index.ts'
+import type { PeerNetwork } from '../p2p/network.svelte.ts'
 import { countOutbox, putOutbox } from '../storage/index.ts'
 import type { Settings } from '../settings.svelte.ts'
 import { InputCache } from './input-cache.ts'
@@ -42,6 +43,7 @@ export class Contributor {
   #online = $state(globalThis.navigator?.onLine ?? true)
 
   readonly #settings: Settings
+  readonly #peers: PeerNetwork | undefined
   readonly #baseUrl: string
   #client: HubClient | undefined
   #uploader: Uploader | undefined
@@ -54,8 +56,9 @@ export class Contributor {
   #verifyTimer: ReturnType<typeof setTimeout> | undefined
   #leaseBackoff = 1000
 
-  constructor(settings: Settings, baseUrl = '') {
+  constructor(settings: Settings, peers?: PeerNetwork, baseUrl = '') {
     this.#settings = settings
+    this.#peers = peers
     this.#baseUrl = baseUrl
     globalThis.addEventListener?.('online', () => {
       this.#online = true
@@ -86,6 +89,7 @@ export class Contributor {
     if (!key) return
     this.#connect(key)
     this.#uploader!.kick()
+    void this.#peers?.flushReceipts()
     void this.refreshSummary()
   }
 
@@ -96,7 +100,10 @@ export class Contributor {
     this.#notice = ''
     this.#status = 'Starting…'
     try {
-      this.#connect(await ensureDeviceKey())
+      const key = await ensureDeviceKey()
+      this.#connect(key)
+      // Peers load in the background: units start from the hub at once and switch to peers when they appear.
+      if (this.#settings.peers) void this.#peers?.start(this.#client!, key)
       await this.#chooseBackend()
     } catch (error) {
       this.#running = false
@@ -120,6 +127,8 @@ export class Contributor {
     const pool = this.#pool
     this.#pool = undefined
     this.#held.clear()
+    this.#peers?.setJobs([])
+    void this.#peers?.stop()
     // Kernels check for cancellation every few ms; a worker that does not answer in 500 ms is terminated.
     await pool?.cancelAll(500)
     pool?.terminate()
@@ -224,6 +233,7 @@ export class Contributor {
 
   #runUnit(unit: LeasedUnit): void {
     this.#held.set(unit.unitId, unit)
+    this.#peers?.setJobs(new Set([...this.#held.values()].map((u) => u.jobId)))
     this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: 0 })
     void this.#compute(unit).finally(() => {
       this.#held.delete(unit.unitId)
@@ -240,7 +250,9 @@ export class Contributor {
     const client = this.#client!
     let inputs: Uint8Array[]
     try {
-      inputs = await Promise.all(unit.inputs.map((hash) => this.#cache.get(hash, (h) => retry(() => client.blob(h), () => this.#running))))
+      const fromHub = (h: string) => retry(() => client.blob(h), () => this.#running)
+      const load = this.#peers ? async (h: string) => (await this.#peers!.input(h, unit.unitId, fromHub)).bytes : fromHub
+      inputs = await Promise.all(unit.inputs.map((hash) => this.#cache.get(hash, load)))
     } catch (error) {
       this.#notice = `Could not fetch the inputs of unit ${unit.unitId}: ${describe(error)}`
       return

@@ -21,6 +21,7 @@ import {
   type Backend,
   type DeviceKey,
 } from '../../../protocol/index.ts'
+import { P2PConfig, ReceiptAck, type BandwidthReceipt, type ReceiptSubmission } from '../../../protocol/p2p.ts'
 
 export interface HubClientOptions {
   /** Origin of the hub, e.g. `http://127.0.0.1:8080`. @default '' (same origin) */
@@ -77,6 +78,16 @@ export class HubClient {
   /** This device's credit ledger entries, oldest first. */
   credit(): Promise<CreditHistory> {
     return this.#json('GET', '/volunteer/credit', CreditHistory)
+  }
+
+  /** The hub's libp2p node: relay addresses, pub/sub topic, ICE servers. */
+  p2p(): Promise<P2PConfig> {
+    return this.#json('GET', '/p2p', P2PConfig, undefined, false)
+  }
+
+  /** Uploads signed bandwidth receipts for peers that served this device; one verdict per receipt. */
+  receipts(receipts: BandwidthReceipt[]): Promise<ReceiptAck> {
+    return this.#json('POST', '/receipts', ReceiptAck, { receipts } satisfies ReceiptSubmission)
   }
 
   /** Fetches an input blob and checks it against its hash before anyone uses it. */

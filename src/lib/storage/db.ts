@@ -1,5 +1,6 @@
 /**
- * The app's IndexedDB database, through idb: the device key and the result outbox. Schema changes bump
+ * The app's IndexedDB database, through idb: the device key, the result outbox, verified input blobs (the device's
+ * cache, which it also serves to peers) and bandwidth receipts waiting for upload. Schema changes bump
  * DB_VERSION and add a step to `upgrade`, never rewrite an old one.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
@@ -28,13 +29,31 @@ export interface OutboxEntry {
   lastError?: string
 }
 
+/** An input blob this device verified against its hash. */
+export interface StoredBlob {
+  hash: string
+  bytes: Uint8Array
+  size: number
+  /** Last time a unit or a peer used it (least recently used go first past the cap). */
+  usedAt: number
+}
+
+/** A signed bandwidth receipt for a peer that served this device a blob, until the hub acknowledges it. */
+export interface PendingReceipt {
+  receiptId: string
+  receipt: import('../../../protocol/p2p.ts').BandwidthReceipt
+  createdAt: number
+}
+
 interface MeshworkDB extends DBSchema {
   device: { key: string; value: StoredDeviceKey }
   outbox: { key: string; value: OutboxEntry; indexes: { createdAt: number } }
+  blobs: { key: string; value: StoredBlob; indexes: { usedAt: number } }
+  receipts: { key: string; value: PendingReceipt }
 }
 
 export const DB_NAME = 'meshwork'
-const DB_VERSION = 1
+const DB_VERSION = 2
 
 let dbPromise: Promise<IDBPDatabase<MeshworkDB>> | undefined
 
@@ -45,6 +64,10 @@ export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
       if (oldVersion < 1) {
         db.createObjectStore('device')
         db.createObjectStore('outbox', { keyPath: 'resultId' }).createIndex('createdAt', 'createdAt')
+      }
+      if (oldVersion < 2) {
+        db.createObjectStore('blobs', { keyPath: 'hash' }).createIndex('usedAt', 'usedAt')
+        db.createObjectStore('receipts', { keyPath: 'receiptId' })
       }
     },
     blocking() {

@@ -1,0 +1,186 @@
+/**
+ * The app's view of the peer network, and the input path that uses it: a unit's input comes from this device's blob
+ * store, else from a peer that announced it (verified by hash, then a signed bandwidth receipt credits that peer),
+ * else from the hub. libp2p itself loads only when contributing starts (`start`), as a separate chunk.
+ */
+import { MeshworkError, type DeviceKey } from '../../../protocol/index.ts'
+import { signReceipt, type P2PConfig } from '../../../protocol/p2p.ts'
+import type { HubClient } from '../hub/client.ts'
+import { BlobStore } from '../storage/blob-store.ts'
+import { openMeshworkDB } from '../storage/db.ts'
+import type { PeerNode, PeerStats } from './node.ts'
+
+/** How long a node that is joining waits for peers before it takes an input from the hub. */
+const JOIN_WAIT_MS = 3000
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export type PeerState = 'off' | 'starting' | 'on' | 'unavailable'
+
+export interface InputSource {
+  bytes: Uint8Array
+  source: 'device' | 'peer' | 'hub'
+}
+
+export class PeerNetwork {
+  #state = $state<PeerState>('off')
+  #reason = $state('')
+  #stats = $state<PeerStats | undefined>(undefined)
+  /** Bytes of inputs fetched from the hub over HTTP by this page. */
+  #hubBytes = $state(0)
+  #peerId = $state('')
+  #cache = $state({ count: 0, bytes: 0, capBytes: 0 })
+
+  readonly blobs: BlobStore
+  #node: PeerNode | undefined
+  #client: HubClient | undefined
+  #key: DeviceKey | undefined
+  #jobs = new Set<string>()
+  #flushing = false
+  #starting: Promise<void> | undefined
+  #flushTimer: ReturnType<typeof setInterval> | undefined
+
+  constructor(cacheCapBytes: number) {
+    this.blobs = new BlobStore(cacheCapBytes)
+    void this.#refreshCache()
+  }
+
+  get state() { return this.#state }
+  /** Why peers are unavailable (no relay, libp2p failed to load). */
+  get reason() { return this.#reason }
+  get stats() { return this.#stats }
+  get peerId() { return this.#peerId }
+  get hubBytes() { return this.#hubBytes }
+  /** Bytes the hub did not have to send because peers did. */
+  get hubSpared() { return this.#stats?.bytesReceived ?? 0 }
+  get cache() { return this.#cache }
+
+  /** Joins the peer network (the person pressed Contribute). Failure leaves the hub path working. */
+  start(client: HubClient, key: DeviceKey): Promise<void> {
+    this.#client = client
+    this.#key = key
+    this.#flushTimer ??= setInterval(() => void this.flushReceipts(), 30_000)
+    void this.flushReceipts()
+    if (this.#state === 'starting' || this.#state === 'on') return this.#starting ?? Promise.resolve()
+    this.#starting = this.#start(client, key).finally(() => (this.#starting = undefined))
+    return this.#starting
+  }
+
+  async #start(client: HubClient, key: DeviceKey): Promise<void> {
+    this.#state = 'starting'
+    this.#reason = ''
+    let config: P2PConfig
+    try {
+      config = await client.p2p()
+      if (!config.enabled || !config.multiaddrs.length) throw new Error('the hub runs no peer network')
+      const { PeerNode } = await import('./node.ts')
+      this.#node = await PeerNode.start({
+        config,
+        key,
+        readBlob: (hash) => this.blobs.get(hash, { verify: false }),
+        announcement: async () => ({ jobs: [...this.#jobs], blobs: await this.blobs.hashes() }),
+        onChange: (stats) => (this.#stats = stats),
+      })
+      this.#node.setJobs(this.#jobs)
+      this.#peerId = this.#node.peerId
+      this.#stats = this.#node.stats()
+      this.#state = 'on'
+    } catch (error) {
+      this.#state = 'unavailable'
+      this.#reason = error instanceof Error ? error.message : String(error)
+    }
+  }
+
+  async stop(): Promise<void> {
+    const node = this.#node
+    this.#node = undefined
+    if (this.#state !== 'unavailable') this.#state = 'off'
+    await node?.stop().catch(() => undefined)
+  }
+
+  /** The jobs this device holds leases for (announced, and used to pick peers). */
+  setJobs(jobs: Iterable<string>): void {
+    this.#jobs = new Set(jobs)
+    this.#node?.setJobs(this.#jobs)
+  }
+
+  /** One input of a leased unit, verified by hash, from the cheapest place that has it. */
+  async input(hash: string, unitId: string, fromHub: (hash: string) => Promise<Uint8Array>): Promise<InputSource> {
+    const local = await this.blobs.get(hash).catch(() => undefined)
+    if (local) return { bytes: local, source: 'device' }
+    // Joining takes a moment (relay reservation, first announcements): worth waiting for when inputs are megabytes.
+    if (this.#starting) await Promise.race([this.#starting, sleep(JOIN_WAIT_MS)])
+    const node = this.#node
+    if (node && node.uptimeMs < JOIN_WAIT_MS) await node.waitForAnnouncement(hash, JOIN_WAIT_MS - node.uptimeMs)
+    const peer = await node?.fetch(hash).catch(() => undefined)
+    if (peer) {
+      await this.#keep(hash, peer.bytes)
+      void this.#receipt(peer.from, hash, peer.bytes.byteLength, unitId)
+      return { bytes: peer.bytes, source: 'peer' }
+    }
+    const bytes = await fromHub(hash)
+    this.#hubBytes += bytes.byteLength
+    await this.#keep(hash, bytes)
+    return { bytes, source: 'hub' }
+  }
+
+  async setCacheCap(bytes: number): Promise<void> {
+    await this.blobs.setCap(bytes)
+    await this.#refreshCache()
+  }
+
+  async #keep(hash: string, bytes: Uint8Array): Promise<void> {
+    await this.blobs.put(hash, bytes).catch(() => undefined)
+    await this.#refreshCache()
+    void this.#node?.announce()
+  }
+
+  async #refreshCache(): Promise<void> {
+    this.#cache = await this.blobs.usage().catch(() => this.#cache)
+  }
+
+  /** Signs a receipt for the serving peer, keeps it in IndexedDB until the hub answers, and uploads it. */
+  async #receipt(fromPeer: string, blob: string, bytes: number, unitId: string): Promise<void> {
+    const key = this.#key
+    if (!key) return
+    const { deviceOfPeerId } = await import('../../../protocol/peer-id.ts')
+    const server = deviceOfPeerId(fromPeer)
+    if (!server) return
+    const receipt = await signReceipt(
+      { v: 1, receiptId: crypto.randomUUID(), receiver: key.deviceId, server, blob, bytes, unitId, at: Date.now() },
+      key.privateKey,
+    )
+    const db = await openMeshworkDB()
+    await db.put('receipts', { receiptId: receipt.body.receiptId, receipt, createdAt: Date.now() })
+    await this.flushReceipts()
+  }
+
+  /** Uploads pending receipts; each one the hub answered (credited, duplicate or refused) is removed. */
+  async flushReceipts(): Promise<void> {
+    if (this.#flushing || !this.#client) return
+    this.#flushing = true
+    try {
+      const db = await openMeshworkDB()
+      for (;;) {
+        const pending = await db.getAll('receipts', undefined, 64)
+        if (!pending.length) return
+        let answered: string[]
+        try {
+          answered = (await this.#client.receipts(pending.map((p) => p.receipt))).results.map((r) => r.receiptId)
+        } catch (error) {
+          // A malformed batch will never be accepted: drop it rather than retry forever.
+          if (error instanceof MeshworkError && !error.transient) answered = pending.map((p) => p.receiptId)
+          else return
+        }
+        const tx = db.transaction('receipts', 'readwrite')
+        await Promise.all([...answered.map((id) => tx.store.delete(id)), tx.done])
+      }
+    } finally {
+      this.#flushing = false
+    }
+  }
+
+  /** For tests and diagnostics. */
+  connections() {
+    return this.#node?.connections() ?? []
+  }
+}

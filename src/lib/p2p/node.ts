@@ -1,0 +1,397 @@
+/**
+ * The browser's libp2p node. Loaded lazily (this module pulls in all of libp2p, about 180 KB gzipped) when the person
+ * starts contributing. It reserves a slot on the hub's circuit relay, listens for WebRTC through it, announces itself
+ * on the peers topic, dials peers working on the same jobs directly over WebRTC, serves verified blobs and fetches
+ * blobs from peers that announced them.
+ */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { noise } from '@libp2p/noise'
+import { ping, type Ping } from '@libp2p/ping'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import type { DeviceKey } from '../../../protocol/index.ts'
+import {
+  BLOB_PROTOCOL,
+  MAX_ANNOUNCED_BLOBS,
+  MAX_ANNOUNCED_JOBS,
+  MAX_P2P_MESSAGE_BYTES,
+  PeerAnnouncement,
+  type P2PConfig,
+} from '../../../protocol/p2p.ts'
+import { fetchBlob, PeerFetchError, serveBlob } from './exchange.ts'
+import { deviceLibp2pKey } from './identity.ts'
+
+type Services = { identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub; ping: Ping }
+
+export interface PeerView {
+  peerId: string
+  /** 'direct' (WebRTC) or 'relayed' (through the hub's circuit relay: signalling only). */
+  kind: 'direct' | 'relayed'
+  rttMs: number | undefined
+  /** Works on one of this device's jobs. */
+  sameJob: boolean
+}
+
+export interface PeerStats {
+  peers: PeerView[]
+  bytesServed: number
+  bytesReceived: number
+  blobsServed: number
+  blobsReceived: number
+  /** Peers dropped for sending bytes that did not match their hash. */
+  dropped: string[]
+  relay: 'connecting' | 'reserved' | 'unreachable'
+}
+
+export interface PeerNodeOptions {
+  config: P2PConfig
+  key: DeviceKey
+  /** Bytes of a verified blob this device holds (serving; the receiver verifies). */
+  readBlob: (hash: string) => Promise<Uint8Array | undefined>
+  /** What to announce: jobs this device leases units of, and blobs it holds. */
+  announcement: () => Promise<{ jobs: string[]; blobs: string[] }>
+  /** Called whenever the stats change. */
+  onChange: (stats: PeerStats) => void
+  /** Most peer connections kept besides the hub. @default 16 */
+  maxPeers?: number
+  /** @default 5000 */
+  announceIntervalMs?: number
+}
+
+export interface PeerFetchResult {
+  bytes: Uint8Array
+  from: string
+}
+
+interface KnownPeer {
+  jobs: Set<string>
+  blobs: Set<string>
+  addrs: Multiaddr[]
+  seenAt: number
+}
+
+const ANNOUNCE_STALE_MS = 30_000
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export class PeerNode {
+  readonly #options: PeerNodeOptions
+  readonly #node: Libp2p<Services>
+  readonly #known = new Map<string, KnownPeer>()
+  readonly #banned = new Set<string>()
+  readonly #rtt = new Map<string, number>()
+  readonly #dialing = new Map<string, Promise<Connection | undefined>>()
+  #myJobs = new Set<string>()
+  #timers: ReturnType<typeof setInterval>[] = []
+  #stats: Omit<PeerStats, 'peers'> = { bytesServed: 0, bytesReceived: 0, blobsServed: 0, blobsReceived: 0, dropped: [], relay: 'connecting' }
+  #stopped = false
+  #lastEagerAnnounce = 0
+  readonly #waiters = new Set<() => void>()
+  readonly #startedAt = Date.now()
+
+  private constructor(options: PeerNodeOptions, node: Libp2p<Services>) {
+    this.#options = options
+    this.#node = node
+  }
+
+  static async start(options: PeerNodeOptions): Promise<PeerNode> {
+    const { config, key, maxPeers = 16 } = options
+    const node = await createLibp2p({
+      privateKey: deviceLibp2pKey(key),
+      addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+      transports: [
+        webSockets(),
+        webRTC({ rtcConfiguration: { iceServers: config.iceServers } }),
+        circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
+      ],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      // The hub may be on loopback or a LAN address over ws:// (the browser default refuses both).
+      connectionGater: { denyDialMultiaddr: () => false },
+      connectionManager: { maxConnections: maxPeers + 4 },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      },
+    })
+    const self = new PeerNode(options, node)
+    await self.#init()
+    return self
+  }
+
+  get peerId(): string {
+    return this.#node.peerId.toString()
+  }
+
+  async #init(): Promise<void> {
+    const { config } = this.#options
+    await this.#node.handle(
+      BLOB_PROTOCOL,
+      (stream) =>
+        serveBlob(stream, {
+          read: this.#options.readBlob,
+          onServed: (_hash, bytes) => {
+            this.#stats.bytesServed += bytes
+            this.#stats.blobsServed += 1
+            this.#emit()
+          },
+        }),
+      // Bulk bytes never cross the hub's relay: only direct WebRTC connections carry blobs.
+      { runOnLimitedConnection: false, maxInboundStreams: 8 },
+    )
+    const pubsub = this.#node.services.pubsub
+    pubsub.addEventListener('gossipsub:message', (event) => this.#onMessage(event.detail))
+    pubsub.subscribe(config.topic)
+    this.#node.addEventListener('self:peer:update', () => {
+      if (this.#circuitAddrs().length) this.#stats.relay = 'reserved'
+      this.#emit()
+      void this.announce()
+    })
+    this.#node.addEventListener('connection:open', () => this.#emit())
+    this.#node.addEventListener('connection:close', () => this.#emit())
+    await this.#dialHub()
+    this.#timers.push(setInterval(() => void this.announce(), this.#options.announceIntervalMs ?? 5000))
+    this.#timers.push(setInterval(() => void this.#maintain(), 5000))
+  }
+
+  async #dialHub(): Promise<void> {
+    for (const addr of this.#options.config.multiaddrs) {
+      try {
+        await this.#node.dial(multiaddr(addr))
+        return
+      } catch {
+        // Try the next address; #maintain retries later.
+      }
+    }
+    this.#stats.relay = 'unreachable'
+    this.#emit()
+  }
+
+  /** The relay circuit addresses other peers can reach this one on. */
+  #circuitAddrs(): Multiaddr[] {
+    const circuits = this.#node.getMultiaddrs().filter((ma) => ma.toString().includes('/p2p-circuit'))
+    const webrtc = circuits.filter((ma) => ma.toString().includes('/p2p-circuit/webrtc/'))
+    return webrtc.length ? webrtc : circuits
+  }
+
+  /** Sets the jobs this device works on (peers on the same jobs are dialled first). */
+  setJobs(jobs: Iterable<string>): void {
+    this.#myJobs = new Set(jobs)
+  }
+
+  /** Publishes this device's jobs and blobs on the peers topic. */
+  async announce(): Promise<void> {
+    if (this.#stopped) return
+    const addrs = this.#circuitAddrs().map((ma) => ma.toString())
+    if (!addrs.length) return
+    const { jobs, blobs } = await this.#options.announcement()
+    const message: PeerAnnouncement = { v: 1, jobs: jobs.slice(0, MAX_ANNOUNCED_JOBS), blobs: blobs.slice(0, MAX_ANNOUNCED_BLOBS), addrs: addrs.slice(0, 8) }
+    try {
+      await this.#node.services.pubsub.publish(this.#options.config.topic, encoder.encode(JSON.stringify(message)))
+    } catch {
+      // No subscribers yet (the hub is restarting): the next interval tries again.
+    }
+  }
+
+  #onMessage({ msg }: GossipsubMessage): void {
+    if (msg.topic !== this.#options.config.topic || msg.type !== 'signed') return
+    const from = msg.from.toString()
+    if (from === this.peerId || this.#banned.has(from) || msg.data.byteLength > MAX_P2P_MESSAGE_BYTES) return
+    let parsed: ReturnType<typeof PeerAnnouncement.safeParse>
+    try {
+      parsed = PeerAnnouncement.safeParse(JSON.parse(decoder.decode(msg.data)))
+    } catch {
+      return
+    }
+    if (!parsed.success) return
+    const addrs = parsed.data.addrs.flatMap((text) => {
+      try {
+        const ma = multiaddr(text)
+        // Only relay circuits ending in this very peer: an announcement cannot point dials elsewhere.
+        return text.includes('/p2p-circuit') && text.endsWith(`/p2p/${from}`) ? [ma] : []
+      } catch {
+        return []
+      }
+    })
+    const isNew = !this.#known.has(from)
+    this.#known.set(from, { jobs: new Set(parsed.data.jobs), blobs: new Set(parsed.data.blobs), addrs, seenAt: Date.now() })
+    // A newcomer learns about us now rather than at our next interval (at most one extra announcement a second).
+    if (isNew && Date.now() - this.#lastEagerAnnounce > 1000) {
+      this.#lastEagerAnnounce = Date.now()
+      void this.announce()
+    }
+    for (const waiter of this.#waiters) waiter()
+    if (parsed.data.jobs.some((j) => this.#myJobs.has(j))) void this.#connect(from)
+  }
+
+  /** Whether a fresh announcement lists `hash`. */
+  #announced(hash: string): boolean {
+    const now = Date.now()
+    for (const [id, p] of this.#known) if (p.blobs.has(hash) && now - p.seenAt < ANNOUNCE_STALE_MS && !this.#banned.has(id)) return true
+    return false
+  }
+
+  /**
+   * Waits up to `ms` for a peer to announce `hash`. A node that just joined has heard from nobody yet; the peers
+   * answer a newcomer's first announcement within a round trip, so a short wait saves a download from the hub.
+   */
+  async waitForAnnouncement(hash: string, ms: number): Promise<boolean> {
+    if (this.#announced(hash)) return true
+    return new Promise<boolean>((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer)
+        this.#waiters.delete(check)
+        resolve(value)
+      }
+      const check = () => {
+        if (this.#announced(hash)) done(true)
+      }
+      const timer = setTimeout(() => done(false), ms)
+      this.#waiters.add(check)
+    })
+  }
+
+  /** Milliseconds since the node started. */
+  get uptimeMs(): number {
+    return Date.now() - this.#startedAt
+  }
+
+  /** A direct (WebRTC) connection to `peerId`, dialling through the relay when there is none. */
+  #connect(peerId: string): Promise<Connection | undefined> {
+    const existing = this.#direct(peerId)
+    if (existing) return Promise.resolve(existing)
+    const inFlight = this.#dialing.get(peerId)
+    if (inFlight) return inFlight
+    const known = this.#known.get(peerId)
+    if (!known?.addrs.length || this.#banned.has(peerId) || this.#directCount() >= (this.#options.maxPeers ?? 16)) return Promise.resolve(undefined)
+    const dial = (async () => {
+      // A fresh WebRTC dial occasionally fails while its first data channel opens: one retry covers it.
+      for (let attempt = 0; attempt < 2 && !this.#stopped; attempt++) {
+        for (const circuit of known.addrs) {
+          try {
+            const text = circuit.toString()
+            const target = text.includes('/p2p-circuit/webrtc/') ? text : text.replace(`/p2p/${peerId}`, `/webrtc/p2p/${peerId}`)
+            const connection = await this.#node.dial(multiaddr(target), { signal: AbortSignal.timeout(10_000) })
+            if (!connection.limits) return connection
+          } catch {
+            // Next address or attempt.
+          }
+        }
+      }
+      return undefined
+    })().finally(() => {
+      this.#dialing.delete(peerId)
+      this.#emit()
+    })
+    this.#dialing.set(peerId, dial)
+    return dial
+  }
+
+  #direct(peerId: string): Connection | undefined {
+    return this.#node.getConnections().find((c) => c.remotePeer.toString() === peerId && !c.limits && c.status === 'open')
+  }
+
+  #directCount(): number {
+    return new Set(this.#node.getConnections().filter((c) => !c.limits).map((c) => c.remotePeer.toString())).size - 1
+  }
+
+  /**
+   * The blob from a peer that announced it, verified; undefined when no peer could deliver it (the caller then asks
+   * the hub). A peer that sends wrong bytes is disconnected and never asked again.
+   */
+  async fetch(hash: string, options: { onProgress?: (received: number, size: number) => void; signal?: AbortSignal } = {}): Promise<PeerFetchResult | undefined> {
+    const now = Date.now()
+    const candidates = [...this.#known.entries()]
+      .filter(([id, p]) => p.blobs.has(hash) && now - p.seenAt < ANNOUNCE_STALE_MS && !this.#banned.has(id))
+      // Already-connected peers first, then lower round-trip times.
+      .sort(([a], [b]) => Number(!this.#direct(a)) - Number(!this.#direct(b)) || (this.#rtt.get(a) ?? 1e9) - (this.#rtt.get(b) ?? 1e9))
+      .slice(0, 3)
+    for (const [peerId] of candidates) {
+      if (options.signal?.aborted || this.#stopped) return undefined
+      const connection = await this.#connect(peerId)
+      if (!connection) continue
+      try {
+        const stream = await connection.newStream(BLOB_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+        const bytes = await fetchBlob(stream, hash, options)
+        this.#stats.bytesReceived += bytes.byteLength
+        this.#stats.blobsReceived += 1
+        this.#emit()
+        return { bytes, from: peerId }
+      } catch (error) {
+        if (error instanceof PeerFetchError && error.misbehaved) await this.#drop(peerId, error.message)
+      }
+    }
+    return undefined
+  }
+
+  async #drop(peerId: string, reason: string): Promise<void> {
+    this.#banned.add(peerId)
+    this.#known.delete(peerId)
+    this.#stats.dropped = [...this.#stats.dropped, `${peerId} (${reason})`]
+    await this.#node.hangUp(this.#peerIdObject(peerId)).catch(() => undefined)
+    this.#emit()
+  }
+
+  #peerIdObject(peerId: string): PeerId {
+    const connection = this.#node.getConnections().find((c) => c.remotePeer.toString() === peerId)
+    return connection!.remotePeer
+  }
+
+  /** Every few seconds: re-dial the hub if it went away, measure round trips, forget silent peers. */
+  async #maintain(): Promise<void> {
+    if (this.#stopped) return
+    const hubId = this.#options.config.peerId
+    if (!this.#node.getConnections().some((c) => c.remotePeer.toString() === hubId)) {
+      this.#stats.relay = 'connecting'
+      await this.#dialHub()
+    }
+    const now = Date.now()
+    for (const [id, peer] of this.#known) if (now - peer.seenAt > ANNOUNCE_STALE_MS * 2) this.#known.delete(id)
+    for (const connection of this.#node.getConnections()) {
+      if (connection.limits || connection.status !== 'open') continue
+      const id = connection.remotePeer.toString()
+      try {
+        this.#rtt.set(id, await this.#node.services.ping.ping(connection.remotePeer, { signal: AbortSignal.timeout(2000) }))
+      } catch {
+        this.#rtt.delete(id)
+      }
+    }
+    this.#emit()
+  }
+
+  stats(): PeerStats {
+    const hubId = this.#options.config.peerId
+    const byPeer = new Map<string, PeerView>()
+    for (const c of this.#node.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (id === hubId || c.status !== 'open') continue
+      const kind = c.limits ? 'relayed' : 'direct'
+      const prior = byPeer.get(id)
+      if (prior?.kind === 'direct') continue
+      byPeer.set(id, { peerId: id, kind, rttMs: this.#rtt.get(id), sameJob: [...(this.#known.get(id)?.jobs ?? [])].some((j) => this.#myJobs.has(j)) })
+    }
+    return { ...this.#stats, peers: [...byPeer.values()] }
+  }
+
+  #emit(): void {
+    if (!this.#stopped) this.#options.onChange(this.stats())
+  }
+
+  /** For tests and diagnostics: the remote peers and whether each connection is direct. */
+  connections(): { peerId: string; direct: boolean; multiplexer: string | undefined }[] {
+    return this.#node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), direct: !c.limits, multiplexer: c.multiplexer }))
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const t of this.#timers) clearInterval(t)
+    await this.#node.stop()
+  }
+}
