@@ -130,6 +130,11 @@ export class PeerNode {
     return this.#node.peerId.toString()
   }
 
+  /** The libp2p node itself, for benchmarks and diagnostics. */
+  get libp2p(): Libp2p<Services> {
+    return this.#node
+  }
+
   async #init(): Promise<void> {
     const { config } = this.#options
     await this.#node.handle(
