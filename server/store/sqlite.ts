@@ -14,9 +14,12 @@ import type {
   LeaseUnitsParameters,
   LedgerAppend,
   LedgerEntry,
+  LedgerKind,
   NewJob,
   NewUnit,
   PendingResult,
+  ReceiptOutcome,
+  RecordReceiptsParameters,
   ResultInsert,
   ResultInsertOutcome,
   ResultVerdict,
@@ -28,8 +31,11 @@ import type {
 } from './types.ts'
 import type { Backend, ResultState } from '../../protocol/schemas.ts'
 
-/** Schema versions, applied in order; `PRAGMA user_version` records how many ran. Never edit a shipped entry. */
-const MIGRATIONS: string[] = [
+/**
+ * Schema versions, applied in order; `PRAGMA user_version` records how many ran. Never edit a shipped entry.
+ * Exported for the migration test only.
+ */
+export const MIGRATIONS: readonly string[] = [
   /* sql */ `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -108,6 +114,50 @@ const MIGRATIONS: string[] = [
   CREATE TABLE devices (id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
 
   CREATE TABLE blobs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL, size INTEGER NOT NULL);
+  `,
+  /* sql */ `
+  -- The network a device last made a request from (see server/receipts/network.ts), for the independence rule of
+  -- bandwidth receipts.
+  ALTER TABLE devices ADD COLUMN network TEXT;
+
+  -- Bandwidth receipts that earned credit: one per (receiver, blob), kept with the receiver's signature as evidence.
+  CREATE TABLE receipts (
+    id TEXT PRIMARY KEY,
+    receiver TEXT NOT NULL,
+    server TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    unit_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    signed_at INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    submitted_by TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    -- UTC day number (ms since the epoch / 86400000), for the per-server daily cap.
+    day INTEGER NOT NULL,
+    UNIQUE (receiver, blob)
+  );
+  CREATE INDEX receipts_server_day ON receipts (server, day);
+
+  -- The ledger gains a kind: 'compute' rows point at a result, 'bandwidth' rows at a receipt. SQLite cannot relax a
+  -- NOT NULL column in place, so the table is rebuilt with its rows, sequence numbers and append-only triggers.
+  CREATE TABLE ledger_v2 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('compute', 'bandwidth')),
+    result_id TEXT UNIQUE,
+    receipt_id TEXT UNIQUE REFERENCES receipts (id),
+    amount_flops REAL NOT NULL,
+    created_at INTEGER NOT NULL,
+    CHECK ((kind = 'compute') = (result_id IS NOT NULL) AND (kind = 'bandwidth') = (receipt_id IS NOT NULL))
+  );
+  INSERT INTO ledger_v2 (seq, device_id, kind, result_id, amount_flops, created_at)
+    SELECT seq, device_id, 'compute', result_id, amount_flops, created_at FROM ledger ORDER BY seq;
+  DROP TABLE ledger;
+  ALTER TABLE ledger_v2 RENAME TO ledger;
+  CREATE INDEX ledger_device ON ledger (device_id, seq);
+  CREATE INDEX ledger_device_kind ON ledger (device_id, kind);
+  CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+  CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
   `,
 ]
 
@@ -230,12 +280,13 @@ export class SqliteStore implements Store {
       .run(key, value)
   }
 
-  async touchDevice(deviceId: string, now: number): Promise<void> {
+  async touchDevice(deviceId: string, now: number, network?: string): Promise<void> {
     this.#sql(
-        `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
+        `INSERT INTO devices (id, first_seen, last_seen, network) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen),
+           network = COALESCE(excluded.network, network)`,
       )
-      .run(deviceId, now, now)
+      .run(deviceId, now, now, network ?? null)
   }
 
   async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
@@ -474,7 +525,8 @@ export class SqliteStore implements Store {
 
   async appendLedger(entries: LedgerAppend[], now: number): Promise<number> {
     const append = this.#sql(
-      `INSERT INTO ledger (device_id, result_id, amount_flops, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (result_id) DO NOTHING`,
+      `INSERT INTO ledger (device_id, kind, result_id, amount_flops, created_at) VALUES (?, 'compute', ?, ?, ?)
+       ON CONFLICT (result_id) DO NOTHING`,
     )
     const credited = this.#sql('UPDATE results SET credited_at = ? WHERE id = ?')
     return this.#db.transaction(() => {
@@ -500,8 +552,85 @@ export class SqliteStore implements Store {
     })()
   }
 
+  async recordReceipts({ receipts, now, flopsPerByte, dailyCapBytes, allowSameNetwork }: RecordReceiptsParameters): Promise<ReceiptOutcome[]> {
+    const byId = this.#sql(
+      `SELECT r.receiver, r.server, r.blob, r.unit_id, r.bytes, COALESCE(l.amount_flops, 0) AS credit
+       FROM receipts r LEFT JOIN ledger l ON l.receipt_id = r.id WHERE r.id = ?`,
+    )
+    const unitInputs = this.#sql('SELECT inputs FROM units WHERE id = ?')
+    const held = this.#sql(
+      `SELECT EXISTS (SELECT 1 FROM leases WHERE unit_id = @unit AND device_id = @device)
+           OR EXISTS (SELECT 1 FROM results WHERE unit_id = @unit AND device_id = @device) AS held`,
+    )
+    const blobSize = this.#sql('SELECT size FROM blobs WHERE hash = ?')
+    const device = this.#sql('SELECT network FROM devices WHERE id = ?')
+    const earlier = this.#sql('SELECT id FROM receipts WHERE receiver = ? AND blob = ?')
+    const servedToday = this.#sql('SELECT COALESCE(SUM(bytes), 0) AS bytes FROM receipts WHERE server = ? AND day = ?')
+    const insert = this.#sql(
+      `INSERT INTO receipts (id, receiver, server, blob, unit_id, bytes, signed_at, signature, submitted_by, received_at, day)
+       VALUES (@receiptId, @receiver, @server, @blob, @unitId, @bytes, @signedAt, @signature, @submittedBy, @now, @day)`,
+    )
+    const credit = this.#sql(
+      `INSERT INTO ledger (device_id, kind, receipt_id, amount_flops, created_at) VALUES (?, 'bandwidth', ?, ?, ?)`,
+    )
+    const day = Math.floor(now / 86_400_000)
+    return this.#db.transaction(() =>
+      receipts.map((r): ReceiptOutcome => {
+        const refused = (reason: string): ReceiptOutcome => ({ kind: 'refused', reason })
+        const seen = byId.get(r.receiptId) as
+          | { receiver: string; server: string; blob: string; unit_id: string; bytes: number; credit: number }
+          | undefined
+        if (seen) {
+          const same = seen.receiver === r.receiver && seen.server === r.server && seen.blob === r.blob && seen.unit_id === r.unitId && seen.bytes === r.bytes
+          return same
+            ? { kind: 'duplicate', creditFlops: seen.credit }
+            : refused(`receipt id ${r.receiptId} was already used for another receipt; choose a new id for a new receipt`)
+        }
+        const unit = unitInputs.get(r.unitId) as { inputs: string } | undefined
+        if (!unit) return refused(`unit ${r.unitId} does not exist`)
+        if (!(JSON.parse(unit.inputs) as string[]).includes(r.blob)) return refused(`unit ${r.unitId} does not read blob ${r.blob}`)
+        if (!(held.get({ unit: r.unitId, device: r.receiver }) as { held: number }).held) {
+          return refused(`the receiver never leased unit ${r.unitId}`)
+        }
+        const blob = blobSize.get(r.blob) as { size: number } | undefined
+        if (!blob) return refused(`blob ${r.blob} is not stored on this hub`)
+        if (blob.size !== r.bytes) return refused(`bytes is ${r.bytes}, but blob ${r.blob} is ${blob.size} bytes`)
+        const server = device.get(r.server) as { network: string | null } | undefined
+        if (!server) return refused(`the server ${r.server} is not a known device (it has never called the hub)`)
+        if (!allowSameNetwork) {
+          const receiver = device.get(r.receiver) as { network: string | null } | undefined
+          if (!receiver?.network || !server.network) {
+            return refused('the hub does not know from which networks the receiver and the server call, so it cannot tell they are independent')
+          }
+          if (receiver.network === server.network) {
+            return refused('the receiver and the server call the hub from the same network; only serving independent volunteers earns credit')
+          }
+        }
+        const prior = earlier.get(r.receiver, r.blob) as { id: string } | undefined
+        if (prior) return refused(`the receiver already has a credited receipt (${prior.id}) for blob ${r.blob}; one per receiver and blob`)
+        const served = (servedToday.get(r.server, day) as { bytes: number }).bytes
+        if (served + r.bytes > dailyCapBytes) {
+          return refused(
+            `the server was credited for ${served} bytes today (UTC); ${r.bytes} more would pass the daily cap of ${dailyCapBytes} bytes`,
+          )
+        }
+        const creditFlops = r.bytes * flopsPerByte
+        insert.run({ ...r, now, day })
+        credit.run(r.server, r.receiptId, creditFlops, now)
+        return { kind: 'credited', creditFlops }
+      }),
+    )()
+  }
+
   async deviceSummary(deviceId: string): Promise<DeviceSummary> {
-    const summary: DeviceSummary = { returned: 0, valid: 0, invalid: 0, creditFlops: 0, crediting: 0 }
+    const summary: DeviceSummary = {
+      returned: 0,
+      valid: 0,
+      invalid: 0,
+      creditFlops: 0,
+      crediting: 0,
+      bandwidth: { servedBytes: 0, creditFlops: 0 },
+    }
     const rows = this.#sql('SELECT state, COUNT(*) AS n FROM results WHERE device_id = ? GROUP BY state')
       .all(deviceId) as { state: ResultState; n: number }[]
     for (const r of rows) summary[r.state] = r.n
@@ -512,6 +641,10 @@ export class SqliteStore implements Store {
     const crediting = this.#sql(`SELECT COUNT(*) AS n FROM results WHERE device_id = ? AND state = 'valid' AND credited_at IS NULL`)
       .get(deviceId) as { n: number }
     summary.crediting = crediting.n
+    const served = this.#sql('SELECT COALESCE(SUM(bytes), 0) AS bytes FROM receipts WHERE server = ?').get(deviceId) as { bytes: number }
+    const earned = this.#sql(`SELECT COALESCE(SUM(amount_flops), 0) AS total FROM ledger WHERE device_id = ? AND kind = 'bandwidth'`)
+      .get(deviceId) as { total: number }
+    summary.bandwidth = { servedBytes: served.bytes, creditFlops: earned.total }
     return summary
   }
 
@@ -553,14 +686,24 @@ export class SqliteStore implements Store {
 
   async deviceLedger(deviceId: string, limit: number): Promise<LedgerEntry[]> {
     const rows = this.#sql(
-        `SELECT * FROM (SELECT seq, device_id, result_id, amount_flops, created_at FROM ledger
+        `SELECT * FROM (SELECT seq, device_id, kind, result_id, receipt_id, amount_flops, created_at FROM ledger
          WHERE device_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
       )
-      .all(deviceId, limit) as { seq: number; device_id: string; result_id: string; amount_flops: number; created_at: number }[]
+      .all(deviceId, limit) as {
+      seq: number
+      device_id: string
+      kind: LedgerKind
+      result_id: string | null
+      receipt_id: string | null
+      amount_flops: number
+      created_at: number
+    }[]
     return rows.map((r) => ({
       seq: r.seq,
       deviceId: r.device_id,
+      kind: r.kind,
       resultId: r.result_id,
+      receiptId: r.receipt_id,
       amountFlops: r.amount_flops,
       createdAt: r.created_at,
     }))
@@ -571,7 +714,7 @@ export class SqliteStore implements Store {
         `SELECT (SELECT COUNT(*) FROM jobs) AS jobs, (SELECT COUNT(*) FROM units) AS units,
                 (SELECT COUNT(*) FROM leases) AS leases, (SELECT COUNT(*) FROM results) AS results,
                 (SELECT COUNT(*) FROM ledger) AS ledger, (SELECT COUNT(*) FROM devices) AS devices,
-                (SELECT COUNT(*) FROM blobs) AS blobs`,
+                (SELECT COUNT(*) FROM blobs) AS blobs, (SELECT COUNT(*) FROM receipts) AS receipts`,
       )
       .get() as StoreCounts
   }

@@ -14,7 +14,7 @@ import { creditResults } from '../loops/credit.ts'
 import { expireLeases, leaseWork } from '../loops/scheduler.ts'
 import { validateResults } from '../loops/validator.ts'
 import { tempDir } from '../test-helpers.ts'
-import { openSqliteStore, type SqliteStore } from './sqlite.ts'
+import { MIGRATIONS, openSqliteStore, type SqliteStore } from './sqlite.ts'
 
 const LEASE_MS = 60_000
 const A = 'A'.repeat(43)
@@ -75,7 +75,14 @@ describe('SQLite store: a unit from lease to credit', () => {
 
     expect(await validateResults(store)).toBe(3)
     expect((await store.getUnit(units[0].unitId))?.state).toBe('done')
-    expect(await store.deviceSummary(A)).toEqual({ returned: 0, valid: 3, invalid: 0, creditFlops: 0, crediting: 3 })
+    expect(await store.deviceSummary(A)).toEqual({
+      returned: 0,
+      valid: 3,
+      invalid: 0,
+      creditFlops: 0,
+      crediting: 3,
+      bandwidth: { servedBytes: 0, creditFlops: 0 },
+    })
 
     const first = await creditResults(store)
     expect(first).toEqual({ credited: 3, completedJobs: [] })
@@ -165,5 +172,42 @@ describe('SQLite store: a unit from lease to credit', () => {
     expect(() => db.prepare('UPDATE ledger SET amount_flops = 1e18').run()).toThrow(/append-only/)
     expect(() => db.prepare('DELETE FROM ledger').run()).toThrow(/append-only/)
     db.close()
+  })
+})
+
+describe('SQLite store: schema migrations', () => {
+  it('keeps the credit of a version-1 ledger when it gains kinds and receipts, and the ledger stays append-only', async () => {
+    const tmp = tempDir()
+    const file = path.join(tmp.dir, 'old.sqlite')
+    try {
+      // A hub database from before bandwidth receipts: one credited result.
+      const old = new Database(file)
+      old.exec(MIGRATIONS[0])
+      old.pragma('user_version = 1')
+      old.prepare('INSERT INTO devices (id, first_seen, last_seen) VALUES (?, 1, 1)').run(A)
+      old.prepare(`INSERT INTO ledger (device_id, result_id, amount_flops, created_at) VALUES (?, 'r1', 1000, 5)`).run(A)
+      old.close()
+
+      const migrated = openSqliteStore(file)
+      expect(await migrated.deviceLedger(A, 10)).toEqual([
+        { seq: 1, deviceId: A, kind: 'compute', resultId: 'r1', receiptId: null, amountFlops: 1000, createdAt: 5 },
+      ])
+      expect(await migrated.deviceSummary(A)).toMatchObject({ creditFlops: 1000, bandwidth: { servedBytes: 0, creditFlops: 0 } })
+      await migrated.appendLedger([{ resultId: 'r2', deviceId: A, amountFlops: 10 }], 6)
+      expect((await migrated.deviceLedger(A, 10)).map((e) => e.seq)).toEqual([1, 2])
+      await migrated.close()
+
+      const db = new Database(file)
+      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length)
+      expect(() => db.prepare('UPDATE ledger SET amount_flops = 1e18').run()).toThrow(/append-only/)
+      expect(() => db.prepare('DELETE FROM ledger').run()).toThrow(/append-only/)
+      // A row must say what it credits: a compute row without a result is refused by the table itself.
+      expect(() => db.prepare(`INSERT INTO ledger (device_id, kind, amount_flops, created_at) VALUES ('x', 'compute', 1, 1)`).run()).toThrow(
+        /CHECK constraint failed/,
+      )
+      db.close()
+    } finally {
+      tmp.remove()
+    }
   })
 })

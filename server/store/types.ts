@@ -2,7 +2,8 @@
  * The hub's store, as the loops and the HTTP layer see it. Every method returns a Promise and nothing here names SQL
  * or SQLite, so a Postgres implementation can fill the same interface when one hub is outgrown. The loops coordinate
  * only through the states below (BOINC style): a unit moves `unsent -> leased -> returned -> done`, a result moves
- * `returned -> valid | invalid`, and a valid result earns exactly one append-only ledger row.
+ * `returned -> valid | invalid`, and a valid result earns exactly one append-only ledger row. A bandwidth receipt that
+ * passes every rule earns one ledger row too, written in the same transaction that stores the receipt.
  */
 import type { Backend, ResultState } from '../../protocol/schemas.ts'
 
@@ -129,13 +130,54 @@ export interface LedgerAppend {
   amountFlops: number
 }
 
+/** `compute`: a valid result's credit; `bandwidth`: credit for serving an input blob to another volunteer. */
+export type LedgerKind = 'compute' | 'bandwidth'
+
 export interface LedgerEntry {
   seq: number
   deviceId: string
-  resultId: string
+  kind: LedgerKind
+  /** The credited result, for `compute` rows. */
+  resultId: string | null
+  /** The credited receipt, for `bandwidth` rows. */
+  receiptId: string | null
   amountFlops: number
   createdAt: number
 }
+
+/** A bandwidth receipt whose signature and roles were already checked (see server/receipts/). */
+export interface ReceiptInsert {
+  receiptId: string
+  receiver: string
+  server: string
+  blob: string
+  bytes: number
+  unitId: string
+  /** The receipt's own `at`, ms since the epoch. */
+  signedAt: number
+  /** The receiver's signature, base64url, kept as evidence. */
+  signature: string
+  /** The device whose signed request carried the receipt (the receiver or the server). */
+  submittedBy: string
+}
+
+export interface RecordReceiptsParameters {
+  receipts: ReceiptInsert[]
+  now: number
+  /** Credit per byte served. */
+  flopsPerByte: number
+  /** Most bytes one server is credited for per UTC day. */
+  dailyCapBytes: number
+  /** Credit receipts whose receiver and server last called from the same network. */
+  allowSameNetwork: boolean
+}
+
+/** What happened to one receipt; a refusal stores nothing and says why. */
+export type ReceiptOutcome =
+  | { kind: 'credited'; creditFlops: number }
+  /** The same receipt was credited before; `creditFlops` is what it earned then (nothing new is credited). */
+  | { kind: 'duplicate'; creditFlops: number }
+  | { kind: 'refused'; reason: string }
 
 export interface DeviceSummary {
   returned: number
@@ -145,6 +187,8 @@ export interface DeviceSummary {
   creditFlops: number
   /** Valid results whose ledger row the credit loop has not written yet. */
   crediting: number
+  /** What this device earned by serving input blobs to other volunteers (included in `creditFlops`). */
+  bandwidth: { servedBytes: number; creditFlops: number }
 }
 
 export interface DeviceResultRecord {
@@ -170,6 +214,7 @@ export interface StoreCounts {
   ledger: number
   devices: number
   blobs: number
+  receipts: number
 }
 
 export interface Store {
@@ -180,8 +225,11 @@ export interface Store {
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
 
-  /** Registers a device on first sight and updates its last-seen time. */
-  touchDevice(deviceId: string, now: number): Promise<void>
+  /**
+   * Registers a device on first sight and updates its last-seen time and, when given, the network it called from
+   * (an opaque label such as `v4:203.0.113`; see server/receipts/network.ts).
+   */
+  touchDevice(deviceId: string, now: number, network?: string): Promise<void>
 
   /** Stores a content-addressed blob; storing the same hash twice is a no-op. */
   putBlob(hash: string, bytes: Uint8Array): Promise<void>
@@ -219,6 +267,15 @@ export interface Store {
   appendLedger(entries: LedgerAppend[], now: number): Promise<number>
   /** Marks open jobs whose units are all done as done; returns their ids. */
   completeJobs(now: number): Promise<string[]>
+
+  /**
+   * Checks bandwidth receipts against the stored state and credits those that pass, in ONE transaction: each credited
+   * receipt is stored with a `bandwidth` ledger row for its server. Outcomes are in the order of `receipts`.
+   * Rules: the unit exists and reads the blob; the receiver leased the unit or returned a result for it; `bytes` is
+   * the blob's size; the server is a known device; receiver and server last called from different networks (unless
+   * allowed); one credited receipt per (receiver, blob); the server's credited bytes this UTC day stay within the cap.
+   */
+  recordReceipts(params: RecordReceiptsParameters): Promise<ReceiptOutcome[]>
 
   deviceSummary(deviceId: string): Promise<DeviceSummary>
   /** A device's results, newest first. */
