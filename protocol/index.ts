@@ -38,6 +38,7 @@ export {
   BlobUploadResponse,
   Health,
   HubConfig,
+  HubStats,
   WireErrorSchema,
   describeZodError,
 } from './schemas.ts'

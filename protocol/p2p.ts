@@ -7,7 +7,7 @@
  */
 import { z } from 'zod'
 import { fromBase64, toBase64Url } from './encoding.ts'
-import { Hash, JobId, UnitId } from './schemas.ts'
+import { describeZodError, Hash, JobId, UnitId } from './schemas.ts'
 import { DEVICE_ID_PATTERN } from './signing.ts'
 
 /** Content-addressed input exchange: request one blob by hash, receive it in chunks. */
@@ -60,6 +60,31 @@ export const PeerAnnouncement = z.strictObject({
   addrs: z.array(z.string().max(512)).max(8),
 })
 export type PeerAnnouncement = z.infer<typeof PeerAnnouncement>
+
+/** The bytes of an announcement on PEERS_TOPIC: UTF-8 JSON. */
+export function encodeAnnouncement(announcement: PeerAnnouncement): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(announcement))
+}
+
+export type DecodeAnnouncementReturnType = { ok: true; announcement: PeerAnnouncement } | { ok: false; reason: string }
+
+/**
+ * Reads one PEERS_TOPIC message: at most MAX_P2P_MESSAGE_BYTES of UTF-8 JSON matching PeerAnnouncement. Failures are
+ * data naming what was wrong, because the hub's gossipsub validator turns them into a Reject (not propagated).
+ */
+export function decodeAnnouncement(data: Uint8Array): DecodeAnnouncementReturnType {
+  if (data.byteLength > MAX_P2P_MESSAGE_BYTES) {
+    return { ok: false, reason: `announcement is ${data.byteLength} bytes; at most ${MAX_P2P_MESSAGE_BYTES} allowed` }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data))
+  } catch {
+    return { ok: false, reason: 'announcement is not UTF-8 JSON' }
+  }
+  const parsed = PeerAnnouncement.safeParse(value)
+  return parsed.success ? { ok: true, announcement: parsed.data } : { ok: false, reason: describeZodError(parsed.error) }
+}
 
 /** First message on a BLOB_PROTOCOL stream, from the asking peer. */
 export const BlobRequest = z.strictObject({ v: z.literal(1), hash: Hash })

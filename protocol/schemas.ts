@@ -74,6 +74,8 @@ export const VolunteerSummary = z.object({
   creditFlops: z.number(),
   /** Verified results whose credit is still being written to the ledger (a moment after verification). */
   crediting: z.int(),
+  /** What this device earned by serving input blobs to other volunteers over the peer network (part of creditFlops). */
+  bandwidth: z.object({ servedBytes: z.number(), creditFlops: z.number() }),
 })
 export type VolunteerSummary = z.infer<typeof VolunteerSummary>
 
@@ -95,7 +97,12 @@ export type VolunteerResult = z.infer<typeof VolunteerResult>
 export const VolunteerResults = z.object({ results: z.array(VolunteerResult) })
 export type VolunteerResults = z.infer<typeof VolunteerResults>
 
-export const CreditPoint = z.object({ at: z.number(), creditFlops: z.number() })
+export const CreditPoint = z.object({
+  at: z.number(),
+  creditFlops: z.number(),
+  /** compute: a verified result; bandwidth: input bytes served to another volunteer. */
+  kind: z.enum(['compute', 'bandwidth']),
+})
 export const CreditHistory = z.object({
   /** Ledger entries, oldest first; `creditFlops` is the amount of that entry. */
   entries: z.array(CreditPoint),
@@ -146,6 +153,31 @@ export const HubConfig = z.object({
   credit: z.object({ unit: z.string(), flopsPerUnit: z.number() }),
 })
 export type HubConfig = z.infer<typeof HubConfig>
+
+/** `GET /api/v1/stats` (job owner): what the hub served over HTTP and the state of its peer network. */
+export const HubStats = z.object({
+  blobs: z.object({
+    /** Blob requests answered with a body since the hub started. */
+    served: z.int(),
+    bytesServed: z.number(),
+    /** The same counts per blob hash. */
+    byHash: z.record(z.string(), z.object({ served: z.int(), bytes: z.number() })),
+  }),
+  p2p: z.object({
+    enabled: z.boolean(),
+    peerId: z.string(),
+    /** Open libp2p connections and distinct connected peers. */
+    connections: z.int(),
+    peers: z.int(),
+    /** Circuit relay reservations held now. */
+    relayReservations: z.int(),
+    /** Peers subscribed to the announcement topic. */
+    topicPeers: z.int(),
+    /** Announcements the hub validated: forwarded, rejected (invalid, not forwarded) and ignored (rate limit). */
+    announcements: z.object({ accepted: z.int(), rejected: z.int(), ignored: z.int() }),
+  }),
+})
+export type HubStats = z.infer<typeof HubStats>
 
 export const WireErrorSchema = z.object({
   ok: z.literal(false),

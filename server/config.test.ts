@@ -18,12 +18,43 @@ describe('hubOptionsFromEnv', () => {
       demo: true,
       demoParams: undefined,
       leaseMs: 600_000,
+      p2p: { port: 8081 },
+      receipts: { allowSameNetwork: false },
     })
     expect(hubOptionsFromEnv({ MESHWORK_DEMO: 'off', PORT: '0', MESHWORK_DEMO_PARAMS: '{"m":64}' })).toMatchObject({
       demo: false,
       port: 0,
       demoParams: { m: 64 },
+      p2p: { port: 0 },
     })
+  })
+
+  it('reads the peer network settings', () => {
+    expect(hubOptionsFromEnv({ PORT: '9000' }).p2p).toEqual({ port: 9001 })
+    expect(hubOptionsFromEnv({ PORT: '9000', MESHWORK_P2P_PORT: '0' }).p2p).toEqual({ port: 0 })
+    expect(hubOptionsFromEnv({ MESHWORK_P2P: 'off' }).p2p).toBe(false)
+    expect(
+      hubOptionsFromEnv({
+        MESHWORK_P2P_HOST: '0.0.0.0',
+        MESHWORK_P2P_ANNOUNCE: '/dns4/hub.example.org/tcp/443/wss, /ip4/203.0.113.7/tcp/8081/ws',
+        MESHWORK_ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"}]',
+        MESHWORK_RECEIPTS_SAME_NETWORK: '1',
+      }),
+    ).toMatchObject({
+      p2p: {
+        port: 8081,
+        host: '0.0.0.0',
+        announce: ['/dns4/hub.example.org/tcp/443/wss', '/ip4/203.0.113.7/tcp/8081/ws'],
+        iceServers: [{ urls: 'stun:stun.example.org:3478' }],
+      },
+      receipts: { allowSameNetwork: true },
+    })
+    expect(() => hubOptionsFromEnv({ MESHWORK_P2P_PORT: '70000' })).toThrow(/^MESHWORK_P2P_PORT must be an integer from 0 to 65535/)
+    expect(() => hubOptionsFromEnv({ PORT: '65535' })).toThrow(/^MESHWORK_P2P_PORT must be set when PORT is 65535/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_P2P_ANNOUNCE: 'hub.example.org:443' })).toThrow(/^MESHWORK_P2P_ANNOUNCE must be a comma-separated list of multiaddrs/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_ICE_SERVERS: '{"urls":"stun:x"}' })).toThrow(/^MESHWORK_ICE_SERVERS must be a JSON array of RTCIceServer objects/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_ICE_SERVERS: '[stun]' })).toThrow(/^MESHWORK_ICE_SERVERS must be a JSON array/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_RECEIPTS_SAME_NETWORK: 'sometimes' })).toThrow(/^MESHWORK_RECEIPTS_SAME_NETWORK must be "on" or "off"/)
   })
 
   it('names the variable that is wrong', () => {

@@ -1,5 +1,8 @@
 /** Hub options from environment variables; every error names the variable and what it should hold. */
-import type { HubOptions } from './hub.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { P2PConfig } from '../protocol/p2p.ts'
+import { describeZodError } from '../protocol/schemas.ts'
+import type { HubOptions, HubP2POptions } from './hub.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -23,9 +26,55 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   return fail(name, '"on" or "off"', text)
 }
 
+/** The peer network's settings: MESHWORK_P2P, MESHWORK_P2P_PORT, MESHWORK_P2P_HOST, MESHWORK_P2P_ANNOUNCE, MESHWORK_ICE_SERVERS. */
+function p2pFromEnv(env: Env, httpPort: number): HubP2POptions | false {
+  if (!flag(env, 'MESHWORK_P2P', true)) return false
+  // PORT + 1 by default; 0 (from PORT=0 or set explicitly) lets the system pick a free port.
+  const fallbackPort = httpPort === 0 ? 0 : httpPort + 1
+  if (fallbackPort > 65535 && !env.MESHWORK_P2P_PORT?.trim()) {
+    fail('MESHWORK_P2P_PORT', 'set when PORT is 65535 (the peer port defaults to PORT + 1)', '')
+  }
+  const port = integer(env, 'MESHWORK_P2P_PORT', fallbackPort, 0, 65535)
+  const host = env.MESHWORK_P2P_HOST?.trim() || undefined
+  const announce = (env.MESHWORK_P2P_ANNOUNCE ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)
+  for (const addr of announce) {
+    try {
+      multiaddr(addr)
+    } catch {
+      fail('MESHWORK_P2P_ANNOUNCE', 'a comma-separated list of multiaddrs such as /dns4/hub.example.org/tcp/443/wss', addr)
+    }
+  }
+  if (announce.length > 16) fail('MESHWORK_P2P_ANNOUNCE', 'at most 16 multiaddrs', `${announce.length} of them`)
+  let iceServers: HubP2POptions['iceServers']
+  const iceText = env.MESHWORK_ICE_SERVERS?.trim()
+  if (iceText) {
+    let value: unknown
+    try {
+      value = JSON.parse(iceText)
+    } catch {
+      fail('MESHWORK_ICE_SERVERS', 'a JSON array of RTCIceServer objects such as [{"urls":"stun:stun.example.org:3478"}]', iceText)
+    }
+    const parsed = P2PConfig.shape.iceServers.safeParse(value)
+    if (!parsed.success) fail('MESHWORK_ICE_SERVERS', `a JSON array of RTCIceServer objects (${describeZodError(parsed.error)})`, iceText)
+    iceServers = parsed.data
+  }
+  return {
+    port,
+    ...(host ? { host } : {}),
+    ...(announce.length ? { announce } : {}),
+    ...(iceServers ? { iceServers } : {}),
+  }
+}
+
 /**
  * Reads PORT (8080), HOST (127.0.0.1), DATA_DIR (./data), STATIC_DIR (./dist), MESHWORK_API_TOKEN,
- * MESHWORK_RESET_TOKEN (off), MESHWORK_DEMO (on), MESHWORK_DEMO_PARAMS (JSON) and MESHWORK_LEASE_MS (600000).
+ * MESHWORK_RESET_TOKEN (off), MESHWORK_DEMO (on), MESHWORK_DEMO_PARAMS (JSON), MESHWORK_LEASE_MS (600000),
+ * the peer network's MESHWORK_P2P (on), MESHWORK_P2P_PORT (PORT + 1; 0 = any free port), MESHWORK_P2P_HOST (HOST),
+ * MESHWORK_P2P_ANNOUNCE (comma-separated multiaddrs), MESHWORK_ICE_SERVERS (JSON) and
+ * MESHWORK_RECEIPTS_SAME_NETWORK (off).
  */
 export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
   const token = env.MESHWORK_API_TOKEN
@@ -44,8 +93,9 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
       fail('MESHWORK_DEMO_PARAMS', 'a JSON object', demoText)
     }
   }
+  const port = integer(env, 'PORT', 8080, 0, 65535)
   return {
-    port: integer(env, 'PORT', 8080, 0, 65535),
+    port,
     host: env.HOST?.trim() || '127.0.0.1',
     dataDir: env.DATA_DIR?.trim() || './data',
     staticDir: env.STATIC_DIR?.trim() || './dist',
@@ -54,5 +104,7 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     demo: flag(env, 'MESHWORK_DEMO', true),
     demoParams,
     leaseMs: integer(env, 'MESHWORK_LEASE_MS', 600_000, 1000, 30 * 24 * 3600 * 1000),
+    p2p: p2pFromEnv(env, port),
+    receipts: { allowSameNetwork: flag(env, 'MESHWORK_RECEIPTS_SAME_NETWORK', false) },
   }
 }

@@ -18,6 +18,8 @@ import type { Loop } from './loops/loop.ts'
 import { createSchedulerLoop } from './loops/scheduler.ts'
 import { createValidatorLoop } from './loops/validator.ts'
 import { ensureOwnerToken, type OwnerToken } from './owner-token.ts'
+import { startHubPeer, type HubPeer, type HubPeerOptions, type IceServer } from './p2p/index.ts'
+import { networkOf, type ReceiptRules } from './receipts/index.ts'
 import { createDemoSeederLoop, demoParams } from './seed.ts'
 import { openSqliteStore } from './store/sqlite.ts'
 import type { Store } from './store/types.ts'
@@ -49,6 +51,20 @@ export interface HubOptions {
   log?: (line: string) => void
   /** @default Date.now */
   now?: () => number
+  /** The peer network (libp2p): browsers dial it over WebSockets, relay through it and announce on it. `false` turns it off. */
+  p2p?: HubP2POptions | false
+  /** Rules for crediting bandwidth receipts. */
+  receipts?: ReceiptRules
+}
+
+/** The hub's peer network, as configured in HubOptions. */
+export interface HubP2POptions extends Omit<HubPeerOptions, 'dataDir' | 'log' | 'port' | 'host'> {
+  /** TCP port of the WebSockets listener; 0 picks a free one. @default the HTTP port + 1 (0 when the HTTP port is 0) */
+  port?: number
+  /** @default the HTTP host */
+  host?: string
+  /** STUN/TURN servers browsers use for WebRTC between volunteers. @default [] (enough on a LAN or loopback only) */
+  iceServers?: IceServer[]
 }
 
 export interface HubLoops {
@@ -72,9 +88,11 @@ export interface Hub {
   readonly routes: AnyRoute[]
   /** `http://host:port` once listening. */
   readonly url: string | undefined
-  /** Starts the HTTP server; resolves to the bound port (useful with port 0). */
+  /** The hub's libp2p node once listening; undefined before, and when the peer network is off. */
+  readonly p2p: HubPeer | undefined
+  /** Starts the peer network (unless off), then the HTTP server; resolves to the HTTP port (useful with port 0). */
   listen(): Promise<number>
-  /** Stops the server, the loops and the ingest queue, then closes the store. Safe to call twice. */
+  /** Stops the server, the peer network, the loops and the ingest queue, then closes the store. Safe to call twice. */
   close(): Promise<void>
 }
 
@@ -136,19 +154,44 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       onError,
     })
     const ingest = createIngest(store, { onCommit: () => validator.wake() })
-    const metrics: HubMetrics = { blobBytesServed: 0, blobsServed: 0 }
+    const metrics: HubMetrics = { blobBytesServed: 0, blobsServed: 0, blobsByHash: new Map() }
 
-    const touched = new Map<string, number>()
-    const onDevice = async (deviceId: string) => {
+    // A device's network is written as soon as it changes, so the receipts' independence rule sees the current one.
+    const touched = new Map<string, { at: number; network: string | undefined }>()
+    const onDevice = async (deviceId: string, address: string | undefined) => {
       const t = now()
-      if (t - (touched.get(deviceId) ?? -Infinity) < DEVICE_TOUCH_INTERVAL_MS) return
+      const network = networkOf(address)
+      const last = touched.get(deviceId)
+      if (last && t - last.at < DEVICE_TOUCH_INTERVAL_MS && last.network === network) return
       if (touched.size > 100_000) touched.clear()
-      touched.set(deviceId, t)
-      await store.touchDevice(deviceId, t)
+      touched.set(deviceId, { at: t, network })
+      await store.touchDevice(deviceId, t, network)
     }
 
+    const p2pOptions = options.p2p === false ? undefined : (options.p2p ?? {})
+    let peer: HubPeer | undefined
+
     const { app, routes } = createApp({
-      context: { store, ingest, blobs, metrics, leaseMs, version: hubVersion(), startedAt: now(), now },
+      context: {
+        store,
+        ingest,
+        blobs,
+        metrics,
+        p2p: () =>
+          peer && {
+            peerId: peer.peerId,
+            port: peer.port,
+            announce: peer.announce,
+            multiaddrs: () => peer?.multiaddrs() ?? [],
+            iceServers: p2pOptions?.iceServers ?? [],
+            stats: () => peer!.stats(),
+          },
+        receipts: options.receipts ?? {},
+        leaseMs,
+        version: hubVersion(),
+        startedAt: now(),
+        now,
+      },
       ownerTokenHash: ownerToken.hash,
       onDevice,
       staticDir,
@@ -175,17 +218,43 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       get url() {
         return url
       },
+      get p2p() {
+        return peer
+      },
       async listen() {
         if (server) throw new Error(`The hub is already listening at ${url}.`)
+        if (closing) throw new Error('The hub is closed.')
         const s = createAdaptorServer({ fetch: app.fetch }) as Server
         server = s
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject)
-          s.listen(port, host, () => {
-            s.off('error', reject)
-            resolve()
+        if (p2pOptions) {
+          const { iceServers: _iceServers, ...peerOptions } = p2pOptions
+          try {
+            peer = await startHubPeer({
+              ...peerOptions,
+              dataDir,
+              host: p2pOptions.host ?? host,
+              port: p2pOptions.port ?? (port > 0 && port < 65535 ? port + 1 : 0),
+              log,
+            })
+          } catch (error) {
+            server = undefined
+            throw new Error(`The peer network could not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+          }
+        }
+        try {
+          await new Promise<void>((resolve, reject) => {
+            s.once('error', reject)
+            s.listen(port, host, () => {
+              s.off('error', reject)
+              resolve()
+            })
           })
-        })
+        } catch (error) {
+          server = undefined
+          await peer?.stop()
+          peer = undefined
+          throw error
+        }
         const bound = (s.address() as AddressInfo).port
         url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
         return bound
@@ -201,6 +270,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
             await closed
             clearTimeout(timer)
           }
+          await peer?.stop()
           await Promise.all(Object.values(loops).map((loop) => loop.stop()))
           await ingest.flush()
           await store.close()

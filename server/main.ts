@@ -2,6 +2,8 @@
  * `npm run hub`: starts the hub from environment variables (see config.ts), prints where it listens, and shuts down
  * cleanly on SIGINT/SIGTERM (loops stopped, queued results committed, database closed).
  */
+// First: libp2p calls Promise.withResolvers, which Node 20 lacks.
+import './polyfills.ts'
 import path from 'node:path'
 import { hubOptionsFromEnv } from './config.ts'
 import { createHub } from './hub.ts'
@@ -24,6 +26,12 @@ async function main(): Promise<void> {
 
   await hub.listen()
   console.log(`Meshwork hub listening on ${hub.url}  (API ${hub.url}/api/v1, data in ${path.resolve(options.dataDir)})`)
+  if (hub.p2p) {
+    const where = hub.p2p.announce.length ? hub.p2p.announce : hub.p2p.multiaddrs()
+    console.log(`Peer network: ${hub.p2p.peerId} on ${where.join(', ')}`)
+  } else {
+    console.log('Peer network: off (MESHWORK_P2P=off).')
+  }
 
   let stopping = false
   const stop = (signal: string) => {

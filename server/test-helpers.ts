@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { bytesToF32, f32ToBytes, toBase64 } from '../protocol/encoding.ts'
+import { signReceipt, type BandwidthReceipt, type BandwidthReceiptBody, type ReceiptAck } from '../protocol/p2p.ts'
 import { generateDeviceKey, signRequest, type DeviceKey } from '../protocol/sign-request.ts'
 import type { LeasedUnit, LeaseResponse } from '../protocol/schemas.ts'
 import { matmulRows } from '../workloads/matmul/kernel-cpu.ts'
@@ -30,9 +31,12 @@ export interface TestHub {
   close(): Promise<void>
 }
 
-/** Starts a real hub listening on 127.0.0.1:0 with a temp DATA_DIR. Demo mode is off unless asked for. */
+/**
+ * Starts a real hub listening on 127.0.0.1:0 with a temp DATA_DIR (or `dataDir`, kept on close, for restart tests).
+ * Demo mode is off unless asked for; the peer network is on, on any free port.
+ */
 export async function startTestHub(options: Partial<HubOptions> = {}): Promise<TestHub> {
-  const { dir, remove } = tempDir()
+  const { dir, remove } = options.dataDir ? { dir: options.dataDir, remove: () => {} } : tempDir()
   const hub = await createHub({
     dataDir: dir,
     staticDir: path.join(dir, 'no-static'),
@@ -41,6 +45,7 @@ export async function startTestHub(options: Partial<HubOptions> = {}): Promise<T
     demo: false,
     loopIntervalMs: 20,
     log: () => {},
+    p2p: { port: 0 },
     ...options,
   })
   await hub.listen()
@@ -113,6 +118,18 @@ export class Volunteer {
   /** Submits an output for a unit. */
   submit(unitId: string, output: Uint8Array, resultId: string = crypto.randomUUID()): Promise<Response> {
     return this.request('POST', '/results', { resultId, unitId, output: toBase64(output), elapsedMs: 5, backend: 'cpu' })
+  }
+
+  /** Signs a bandwidth receipt as its receiver (this device); fields not given get fresh or neutral values. */
+  receipt(fields: Pick<BandwidthReceiptBody, 'server' | 'blob' | 'bytes' | 'unitId'> & Partial<BandwidthReceiptBody>): Promise<BandwidthReceipt> {
+    return signReceipt({ v: 1, receiptId: crypto.randomUUID(), receiver: this.deviceId, at: Date.now(), ...fields }, this.key.privateKey)
+  }
+
+  /** Submits receipts and returns the verdicts (throws on a non-200). */
+  async submitReceipts(receipts: BandwidthReceipt[]): Promise<ReceiptAck> {
+    const response = await this.request('POST', '/receipts', { receipts })
+    if (response.status !== 200) throw new Error(`POST /receipts failed: ${response.status} ${await response.text()}`)
+    return (await response.json()) as ReceiptAck
   }
 
   async json<T>(pathBelowApi: string): Promise<T> {

@@ -49,11 +49,17 @@ describe('a volunteer computing a job over HTTP', () => {
       const s = await volunteer.json<VolunteerSummary>('/volunteer/summary')
       return s.results.valid === 4 && s.crediting === 0 && s
     }, 'four valid, credited results')
-    expect(summary).toEqual({ deviceId: volunteer.deviceId, results: { returned: 0, valid: 4, invalid: 0 }, creditFlops: 2 * 64 * 64 * 64, crediting: 0 })
+    expect(summary).toEqual({
+      deviceId: volunteer.deviceId,
+      results: { returned: 0, valid: 4, invalid: 0 },
+      creditFlops: 2 * 64 * 64 * 64,
+      crediting: 0,
+      bandwidth: { servedBytes: 0, creditFlops: 0 },
+    })
 
     const credit = await volunteer.json<CreditHistory>('/volunteer/credit')
     expect(credit.entries).toHaveLength(4)
-    expect(credit.entries.every((e) => e.creditFlops === 2 * 32 * 32 * 64)).toBe(true)
+    expect(credit.entries.every((e) => e.creditFlops === 2 * 32 * 32 * 64 && e.kind === 'compute')).toBe(true)
 
     const progress = await waitFor(async () => {
       const p = (await (await t.owner(`/jobs/${job.id}`)).json()) as JobProgress

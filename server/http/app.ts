@@ -17,8 +17,8 @@ export interface CreateAppOptions {
   /** What the routes need, less the OpenAPI document (built here from the routes). */
   context: Omit<ApiContext, 'openapi'>
   ownerTokenHash: string
-  /** Registers a device after its first valid signature. */
-  onDevice: (deviceId: string) => Promise<void>
+  /** Registers a device after its first valid signature; `address` is the caller's IP when known. */
+  onDevice: (deviceId: string, address: string | undefined) => Promise<void>
   /** Folder of the built app. */
   staticDir: string
   log: (line: string) => void

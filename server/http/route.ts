@@ -73,8 +73,8 @@ export function honoPath(route: AnyRoute): string {
 
 export interface MountRoutesOptions {
   ownerTokenHash: string
-  /** Called after each valid device signature (registers the device). */
-  onDevice: (deviceId: string) => Promise<void>
+  /** Called after each valid device signature (registers the device); `address` is the caller's IP when known. */
+  onDevice: (deviceId: string, address: string | undefined) => Promise<void>
   /** @default Date.now */
   now?: () => number
 }
@@ -104,10 +104,15 @@ export function mountRoutes(app: Hono, routes: AnyRoute[], { ownerTokenHash, onD
       if (device) await verifyDeviceSignature(device, { method: c.req.method, path: pathAsSent(c), body: raw })
       const body = route.body?.kind === 'json' ? parseJsonBody(raw, route.body.schema, what) : undefined
       // Registered only once a request passed every check, so a rejected request stores nothing.
-      if (device) await onDevice(device.deviceId)
+      if (device) await onDevice(device.deviceId, remoteAddress(c))
       return route.handle({ c, body, raw, query, params, deviceId: device?.deviceId ?? '' })
     })
   }
+}
+
+/** The IP of the socket the request came on (the proxy's, behind a reverse proxy); undefined outside a Node server. */
+function remoteAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress
 }
 
 /** The request target exactly as the client sent it (the signature covers it byte for byte). */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { MeshworkError } from '../../../protocol/errors.ts'
 import { MAX_BLOB_UPLOAD_BYTES, MAX_JSON_BODY_BYTES } from '../../../protocol/limits.ts'
-import { BlobUploadResponse, CreateJobRequest, JobId, JobList, JobProgress } from '../../../protocol/schemas.ts'
+import { BlobUploadResponse, CreateJobRequest, HubStats, JobId, JobList, JobProgress } from '../../../protocol/schemas.ts'
 import { getWorkload } from '../../../workloads/registry.ts'
 import { createJob } from '../../create-job.ts'
 import type { ApiContext } from '../context.ts'
@@ -112,6 +112,39 @@ export function ownerRoutes(ctx: ApiContext): AnyRoute[] {
         }
         const bytes = workload.assemble(job.params, outputs as Uint8Array[])
         return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' })
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/stats',
+      operationId: 'hubStats',
+      summary: 'What the hub served and the state of its peer network',
+      description:
+        'Blob bodies served over HTTP since the hub started, in total and per hash (how much of the input traffic peers took ' +
+        'off the hub), and the libp2p node: connections, relay reservations, announcement validation counts.',
+      tag: 'owner',
+      auth: 'owner',
+      response: { status: 200, description: 'Counters since the hub started.', json: HubStats },
+      handle({ c }) {
+        const { metrics } = ctx
+        const p2p = ctx.p2p()
+        const peer = p2p?.stats()
+        return c.json({
+          blobs: {
+            served: metrics.blobsServed,
+            bytesServed: metrics.blobBytesServed,
+            byHash: Object.fromEntries([...metrics.blobsByHash].map(([hash, { served, bytes }]) => [hash, { served, bytes }])),
+          },
+          p2p: {
+            enabled: p2p !== undefined,
+            peerId: p2p?.peerId ?? '',
+            connections: peer?.connections ?? 0,
+            peers: peer?.peers ?? 0,
+            relayReservations: peer?.relayReservations ?? 0,
+            topicPeers: peer?.topicPeers ?? 0,
+            announcements: peer?.announcements ?? { accepted: 0, rejected: 0, ignored: 0 },
+          },
+        } satisfies HubStats)
       },
     }),
   ]

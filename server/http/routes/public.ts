@@ -1,8 +1,10 @@
 /** Public endpoints: hub information, the API description and content-addressed blobs. */
 import { z } from 'zod'
 import { MeshworkError } from '../../../protocol/errors.ts'
+import { P2PConfig } from '../../../protocol/p2p.ts'
 import { Hash, Health, HubConfig } from '../../../protocol/schemas.ts'
 import { workloads } from '../../../workloads/registry.ts'
+import { disabledP2PConfig, p2pConfig } from '../../p2p/p2p-config.ts'
 import type { ApiContext } from '../context.ts'
 import { defineRoute, type AnyRoute } from '../route.ts'
 
@@ -42,6 +44,33 @@ export function publicRoutes(ctx: ApiContext): AnyRoute[] {
     }),
     defineRoute({
       method: 'GET',
+      path: '/p2p',
+      operationId: 'p2pConfig',
+      summary: "How to join the hub's peer network",
+      description:
+        "The hub's libp2p peer id, the WebSocket multiaddrs to dial it on (each ending in /p2p/<peerId>), the announcement " +
+        'topic, the blob protocol and the ICE servers for WebRTC. Without configured announce addresses the multiaddr host is ' +
+        'the host this request was sent to. `enabled: false` when the hub runs without a peer network.',
+      tag: 'hub',
+      auth: 'public',
+      response: { status: 200, description: 'Peer network settings.', json: P2PConfig },
+      handle: ({ c }) => {
+        const p2p = ctx.p2p()
+        if (!p2p) return c.json(disabledP2PConfig())
+        return c.json(
+          p2pConfig({
+            peerId: p2p.peerId,
+            port: p2p.port,
+            announce: p2p.announce,
+            listening: p2p.multiaddrs(),
+            iceServers: p2p.iceServers,
+            hostHeader: c.req.header('host'),
+          }) satisfies P2PConfig,
+        )
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       path: '/openapi.json',
       operationId: 'openapi',
       summary: 'This API, described in OpenAPI 3.1',
@@ -74,6 +103,13 @@ export function publicRoutes(ctx: ApiContext): AnyRoute[] {
         if (c.req.header('if-none-match')?.split(',').some((tag) => tag.trim() === etag)) return c.body(null, 304, cache)
         ctx.metrics.blobBytesServed += bytes.byteLength
         ctx.metrics.blobsServed++
+        const perHash = ctx.metrics.blobsByHash.get(params.hash)
+        if (perHash) {
+          perHash.served++
+          perHash.bytes += bytes.byteLength
+        } else {
+          ctx.metrics.blobsByHash.set(params.hash, { served: 1, bytes: bytes.byteLength })
+        }
         return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { ...cache, 'content-type': 'application/octet-stream' })
       },
     }),

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { MeshworkError } from '../../../protocol/errors.ts'
 import { fromBase64 } from '../../../protocol/encoding.ts'
 import { MAX_JSON_BODY_BYTES, MAX_RESULT_BODY_BYTES } from '../../../protocol/limits.ts'
+import { BANDWIDTH_FLOPS_PER_BYTE, MAX_BANDWIDTH_CREDIT_BYTES_PER_DAY, ReceiptAck, ReceiptSubmission } from '../../../protocol/p2p.ts'
 import {
   CreditHistory,
   LeaseRequest,
@@ -13,6 +14,7 @@ import {
   VolunteerSummary,
 } from '../../../protocol/schemas.ts'
 import { leaseWork } from '../../loops/scheduler.ts'
+import { submitReceipts } from '../../receipts/index.ts'
 import type { ApiContext } from '../context.ts'
 import { defineRoute, type AnyRoute } from '../route.ts'
 
@@ -70,8 +72,8 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       auth: 'device',
       response: { status: 200, description: 'Counts and credit.', json: VolunteerSummary },
       async handle({ c, deviceId }) {
-        const { creditFlops, crediting, ...results } = await ctx.store.deviceSummary(deviceId)
-        return c.json({ deviceId, results, creditFlops, crediting } satisfies VolunteerSummary)
+        const { creditFlops, crediting, bandwidth, ...results } = await ctx.store.deviceSummary(deviceId)
+        return c.json({ deviceId, results, creditFlops, crediting, bandwidth } satisfies VolunteerSummary)
       },
     }),
     defineRoute<undefined, z.infer<typeof ResultsQuery>>({
@@ -100,7 +102,30 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       response: { status: 200, description: 'Ledger entries.', json: CreditHistory },
       async handle({ c, deviceId }) {
         const entries = await ctx.store.deviceLedger(deviceId, CREDIT_HISTORY_LIMIT)
-        return c.json({ entries: entries.map((e) => ({ at: e.createdAt, creditFlops: e.amountFlops })) } satisfies CreditHistory)
+        return c.json({
+          entries: entries.map((e) => ({ at: e.createdAt, creditFlops: e.amountFlops, kind: e.kind })),
+        } satisfies CreditHistory)
+      },
+    }),
+    defineRoute<ReceiptSubmission>({
+      method: 'POST',
+      path: '/receipts',
+      operationId: 'submitReceipts',
+      summary: 'Report input blobs one volunteer served another over the peer network',
+      description:
+        `Each receipt is signed by the receiving device; the request may come from the receiver or the server. A credited ` +
+        `receipt earns the SERVER ${BANDWIDTH_FLOPS_PER_BYTE} flops per byte, once per (receiver, blob), up to ` +
+        `${MAX_BANDWIDTH_CREDIT_BYTES_PER_DAY} bytes per server and UTC day. Refused only if: the signature or the roles are ` +
+        'wrong, the unit does not read the blob, the receiver never leased the unit, `bytes` is not the blob\'s size, the ' +
+        'server never called the hub, both call from the same network, or the receiver already has a receipt for the blob. ' +
+        'Each receipt gets its own verdict; a refused one stores nothing. Re-sending a receipt id is harmless (`duplicate`).',
+      tag: 'volunteer',
+      auth: 'device',
+      body: { kind: 'json', schema: ReceiptSubmission, limit: MAX_JSON_BODY_BYTES },
+      response: { status: 200, description: 'A verdict per receipt, in order.', json: ReceiptAck },
+      async handle({ c, body, deviceId }) {
+        const ack = await submitReceipts(ctx.store, { signer: deviceId, submission: body, now: ctx.now(), ...ctx.receipts })
+        return c.json(ack satisfies ReceiptAck)
       },
     }),
   ]

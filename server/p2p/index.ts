@@ -1,0 +1,7 @@
+export { startHubPeer, ipProtocol } from './hub-peer.ts'
+export type { HubPeer, HubPeerOptions, HubPeerStats } from './hub-peer.ts'
+export { loadOrCreatePeerKey, PEER_KEY_FILE } from './peer-key.ts'
+export { createAnnouncementValidator, announcementProblem } from './announcement-validator.ts'
+export type { AnnouncementCounters, AnnouncementValidatorOptions } from './announcement-validator.ts'
+export { p2pConfig, disabledP2PConfig, hostnameOf } from './p2p-config.ts'
+export type { IceServer, P2PConfigParameters } from './p2p-config.ts'
