@@ -167,10 +167,17 @@ test('when the hub restarts, browsers reconnect to its relay and carry on', asyn
       await expect(v.page.getByTestId('peer-state')).toHaveAttribute('data-state', 'on')
       await expect(v.page.getByTestId('peer-state')).toContainText('reachable by other volunteers')
     }
+    const p2pStats = async () => ((await (await hub.owner('/stats')).json()) as { p2p: { peerId: string; relayReservations: number; topicPeers: number } }).p2p
+    await expect.poll(async () => (await p2pStats()).relayReservations).toBe(2)
+    const { peerId } = await p2pStats()
     await hub.stop()
     hub = await startHub({ m: 512, n: 512, k: 256, tile: 256 }, dir, env, port)
-    // Both find the relay again (same peer id: its key lives in the data directory) and keep computing.
-    for (const v of [a, b]) await expect(v.page.getByTestId('peer-state')).toContainText('reachable by other volunteers', { timeout: 30_000 })
+    // The new process has the same peer id (its key lives in the data directory), and both browsers come back to it:
+    // each holds a relay reservation again and listens on the peers topic.
+    expect((await p2pStats()).peerId).toBe(peerId)
+    await expect.poll(async () => (await p2pStats()).relayReservations, { timeout: 30_000 }).toBe(2)
+    await expect.poll(async () => (await p2pStats()).topicPeers, { timeout: 30_000 }).toBe(2)
+    for (const v of [a, b]) await expect(v.page.getByTestId('peer-state')).toContainText('reachable by other volunteers')
     const before = await Promise.all([a, b].map(async (v) => {
       await v.page.getByRole('link', { name: 'Contribute' }).click()
       return count(v.page, 'count-verified')
