@@ -83,13 +83,15 @@ describe('GET /api/v1/p2p', () => {
     await waitFor(async () => t.hub.p2p!.stats().connections >= 1, 'the hub to see the connection')
   })
 
-  it('derives /dns/ for a host name and /ip6/ for an IPv6 literal from the Host header', async () => {
+  it('derives /dns/ for a host name, /ip6/ for an IPv6 literal and loopback for localhost from the Host header', async () => {
     const { peerId, port } = t.hub.p2p!
     const ask = async (host: string) =>
       P2PConfig.parse(await (await t.hub.app.request('/api/v1/p2p', { headers: { host } })).json()).multiaddrs
     expect(await ask('hub.example.org:8080')).toEqual([`/dns/hub.example.org/tcp/${port}/ws/p2p/${peerId}`])
     expect(await ask('[::1]:8080')).toEqual([`/ip6/::1/tcp/${port}/ws/p2p/${peerId}`])
     expect(await ask('10.1.2.3')).toEqual([`/ip4/10.1.2.3/tcp/${port}/ws/p2p/${peerId}`])
+    // localhost is this machine: the loopback address the listener is bound to, not a name that may resolve to ::1.
+    expect(await ask('localhost:8080')).toEqual([`/ip4/127.0.0.1/tcp/${port}/ws/p2p/${peerId}`])
   })
 
   it('publishes configured announce addresses and ICE servers as given, and reports a disabled network', async () => {
@@ -175,6 +177,42 @@ describe('announcements through the hub', () => {
     const second = await deliver(['job-2'])
     expect(new Set(received)).toEqual(new Set([first, second]))
     expect(t.hub.p2p!.stats().announcements.rejected - rejectedBefore).toBe(invalid.length)
+  })
+})
+
+describe('many volunteers behind one address', () => {
+  it('keeps forwarding to all of them (a classroom behind one NAT, or every e2e browser on 127.0.0.1)', async () => {
+    // gossipsub's default score punishes more than 10 peers on one IP until it ignores them all; the hub turns that off.
+    const hub = await startTestHub()
+    try {
+      const [hubAddr] = (await p2pConfig(hub.url)).multiaddrs
+      const own = await Promise.all(
+        Array.from({ length: 14 }, async () => {
+          const node = await client()
+          await node.dial(multiaddr(hubAddr))
+          return node
+        }),
+      )
+      await waitFor(async () => hub.hub.p2p!.stats().topicPeers === 14, 'all fourteen to subscribe at the hub')
+      const first = own[0]
+      const last = own[13]
+      const received: string[] = []
+      first.services.pubsub.addEventListener('message', (event) => received.push(new TextDecoder().decode(event.detail.data)))
+      const text = JSON.stringify(announcement(['job-14']))
+      await waitFor(
+        async () => {
+          if (received.includes(text)) return true
+          await last.services.pubsub.publish(PEERS_TOPIC, new TextEncoder().encode(text))
+          await new Promise((r) => setTimeout(r, 300))
+          return received.includes(text)
+        },
+        "the fourteenth peer's announcement to reach the first",
+        10_000,
+      )
+      expect(hub.hub.p2p!.node.services.pubsub.getScore(last.peerId.toString())).toBeGreaterThanOrEqual(0)
+    } finally {
+      await hub.close()
+    }
   })
 })
 

@@ -154,6 +154,10 @@ export async function startHubPeer(options: HubPeerOptions): Promise<HubPeer> {
         Dhi: 24,
         Dlazy: 12,
         maxInboundDataLength: 64 * 1024,
+        // gossipsub scores down every peer once more than 10 share an IP, until it ignores them all: right for an
+        // open mesh facing Sybils, wrong for a hub whose volunteers sit behind one NAT (a classroom, a carrier-grade
+        // NAT, every e2e browser on 127.0.0.1). Announcements are validated above instead.
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
   })

@@ -37,8 +37,17 @@ export function p2pConfig({ peerId, port, announce, listening, iceServers, hostH
   let multiaddrs = announce
   if (multiaddrs.length === 0) {
     const host = hostnameOf(hostHeader)
-    // `/dns/`: the browser's WebSocket resolves the name itself (libp2p resolves only /dnsaddr/).
-    multiaddrs = host ? [`${ipProtocol(host) ?? '/dns'}/${host}/tcp/${port}/ws/p2p/${peerId}`] : listening
+    if (!host) {
+      multiaddrs = listening
+    } else if (host === 'localhost') {
+      // Same machine: the loopback addresses the listener is bound to (a browser may resolve `localhost` to ::1 while
+      // the hub listens on 127.0.0.1 only).
+      const loopback = listening.filter((a) => a.startsWith('/ip4/127.') || a.startsWith('/ip6/::1/'))
+      multiaddrs = loopback.length ? loopback : listening
+    } else {
+      // `/dns/`: the browser's WebSocket resolves the name itself (libp2p resolves only /dnsaddr/).
+      multiaddrs = [`${ipProtocol(host) ?? '/dns'}/${host}/tcp/${port}/ws/p2p/${peerId}`]
+    }
   }
   return { enabled: true, peerId, multiaddrs: multiaddrs.slice(0, 16), topic: PEERS_TOPIC, protocol: BLOB_PROTOCOL, iceServers }
 }
