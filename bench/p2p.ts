@@ -156,10 +156,11 @@ async function benchLink(browser: Browser, hub: Hub, options: P2PBenchOptions): 
 }
 
 /**
- * The shared-input job of part 1: an 8 x 8 grid of 64 x 64 output tiles with k = 4096, so 64 units, each reading one
- * 1 MiB row block of A and one 1 MiB column block of B; 16 distinct blocks (16 MiB) in all, each read by 8 units.
+ * The shared-input job of part 1: a 16 x 16 grid of 64 x 64 output tiles with k = 4096, so 256 units, each reading
+ * one 1 MiB row block of A and one 1 MiB column block of B; 32 distinct blocks (32 MiB) in all, each read by 16 units.
+ * Without peers every volunteer downloads most blocks itself; with peers each should leave the hub about once.
  */
-const EGRESS_JOB = { m: 512, n: 512, k: 4096, tile: 64 }
+const EGRESS_JOB = { m: 1024, n: 1024, k: 4096, tile: 64 }
 const EGRESS_UNITS = (EGRESS_JOB.m / EGRESS_JOB.tile) * (EGRESS_JOB.n / EGRESS_JOB.tile)
 /** Every block leaving the hub exactly once: the floor for any volunteer count. */
 const EGRESS_FLOOR_MIB = ((EGRESS_JOB.m / EGRESS_JOB.tile + EGRESS_JOB.n / EGRESS_JOB.tile) * EGRESS_JOB.tile * EGRESS_JOB.k * 4) / MiB / EGRESS_UNITS

@@ -56,6 +56,11 @@ export const PeerAnnouncement = z.strictObject({
   jobs: z.array(JobId).max(MAX_ANNOUNCED_JOBS),
   /** Blobs the peer has verified and will serve. */
   blobs: z.array(Hash).max(MAX_ANNOUNCED_BLOBS),
+  /**
+   * Blobs the peer is downloading from the hub right now. Peers that need one of them wait for it rather than download
+   * it too; of two peers that claim the same blob, the one with the smaller peer id keeps the claim.
+   */
+  fetching: z.array(Hash).max(MAX_ANNOUNCED_BLOBS).default([]),
   /** Relay circuit addresses the peer can be dialled on (…/p2p-circuit/webrtc/p2p/<id> is derived from these). */
   addrs: z.array(z.string().max(512)).max(8),
 })

@@ -60,7 +60,7 @@ async function p2pConfig(url = t.url): Promise<P2PConfig> {
   return P2PConfig.parse(await response.json())
 }
 
-const announcement = (jobs: string[] = ['job-1']): PeerAnnouncement => ({ v: 1, jobs, blobs: ['a'.repeat(64)], addrs: [] })
+const announcement = (jobs: string[] = ['job-1']): PeerAnnouncement => ({ v: 1, jobs, blobs: ['a'.repeat(64)], fetching: [], addrs: [] })
 
 describe('GET /api/v1/p2p', () => {
   it('names the hub by the host the request used, on the peer listener port, and a Node client dials it', async () => {

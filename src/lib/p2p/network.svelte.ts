@@ -12,6 +12,8 @@ import type { PeerNode, PeerStats } from './node.ts'
 
 /** How long a node that is joining waits for peers before it takes an input from the hub. */
 const JOIN_WAIT_MS = 3000
+/** How long to wait for a peer's download of an input from the hub before fetching it too. */
+const DOWNLOAD_WAIT_MS = 15_000
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export type PeerState = 'off' | 'starting' | 'on' | 'unavailable'
@@ -111,15 +113,32 @@ export class PeerNetwork {
     if (this.#starting) await Promise.race([this.#starting, sleep(JOIN_WAIT_MS)])
     const node = this.#node
     if (node && node.uptimeMs < JOIN_WAIT_MS) await node.waitForAnnouncement(hash, JOIN_WAIT_MS - node.uptimeMs)
-    const peer = await node?.fetch(hash).catch(() => undefined)
-    if (peer) {
+    const fromPeer = async () => {
+      const peer = await node?.fetch(hash).catch(() => undefined)
+      if (!peer) return undefined
       await this.#keep(hash, peer.bytes)
       void this.#receipt(peer.from, hash, peer.bytes.byteLength, unitId)
-      return { bytes: peer.bytes, source: 'peer' }
+      return { bytes: peer.bytes, source: 'peer' } as const
     }
-    const bytes = await fromHub(hash)
-    this.#hubBytes += bytes.byteLength
-    await this.#keep(hash, bytes)
+    const first = await fromPeer()
+    if (first) return first
+    // Nobody holds it. If a peer is already downloading it from the hub, wait for that copy; otherwise claim the
+    // download so that peers needing it now wait for ours (the smaller peer id wins a tie).
+    // A claimant that stalls or fails twice is not waited for a third time.
+    for (let round = 0; node && round < 2 && !(await node.claimDownload(hash)); round++) {
+      if (await node.waitForDownload(hash, DOWNLOAD_WAIT_MS)) {
+        const shared = await fromPeer()
+        if (shared) return shared
+      }
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = await fromHub(hash)
+      this.#hubBytes += bytes.byteLength
+      await this.#keep(hash, bytes)
+    } finally {
+      node?.releaseDownload(hash)
+    }
     return { bytes, source: 'hub' }
   }
 
@@ -131,7 +150,7 @@ export class PeerNetwork {
   async #keep(hash: string, bytes: Uint8Array): Promise<void> {
     await this.blobs.put(hash, bytes).catch(() => undefined)
     await this.#refreshCache()
-    void this.#node?.announce()
+    this.#node?.announceSoon()
   }
 
   async #refreshCache(): Promise<void> {

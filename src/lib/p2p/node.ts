@@ -72,11 +72,16 @@ export interface PeerFetchResult {
 interface KnownPeer {
   jobs: Set<string>
   blobs: Set<string>
+  fetching: Set<string>
   addrs: Multiaddr[]
   seenAt: number
 }
 
 const ANNOUNCE_STALE_MS = 30_000
+/** Bursts of announcement triggers within this window become one message. */
+const ANNOUNCE_COALESCE_MS = 150
+/** How long a download claim waits for competing claims before it counts. */
+const CLAIM_SETTLE_MS = 400
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -91,7 +96,8 @@ export class PeerNode {
   #timers: ReturnType<typeof setInterval>[] = []
   #stats: Omit<PeerStats, 'peers'> = { bytesServed: 0, bytesReceived: 0, blobsServed: 0, blobsReceived: 0, dropped: [], relay: 'connecting' }
   #stopped = false
-  #lastEagerAnnounce = 0
+  #announceTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #fetching = new Set<string>()
   readonly #waiters = new Set<() => void>()
   readonly #startedAt = Date.now()
 
@@ -118,7 +124,8 @@ export class PeerNode {
       services: {
         identify: identify(),
         ping: ping(),
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+        // Volunteers behind one NAT (or one test machine) share an IP: colocation must not score them out.
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, scoreParams: { IPColocationFactorWeight: 0 } }),
       },
     })
     const self = new PeerNode(options, node)
@@ -154,10 +161,17 @@ export class PeerNode {
     const pubsub = this.#node.services.pubsub
     pubsub.addEventListener('gossipsub:message', (event) => this.#onMessage(event.detail))
     pubsub.subscribe(config.topic)
-    this.#node.addEventListener('self:peer:update', () => {
+    // self:peer:update is debounced by a second inside libp2p: announce as soon as the relay listener holds its
+    // reservation, and again when the hub's subscription to the topic is known (before that, a publish reaches nobody).
+    const onAddresses = () => {
       if (this.#circuitAddrs().length) this.#stats.relay = 'reserved'
       this.#emit()
-      void this.announce()
+      this.announceSoon()
+    }
+    this.#node.addEventListener('self:peer:update', onAddresses)
+    this.#node.addEventListener('transport:listening', onAddresses)
+    pubsub.addEventListener('subscription-change', ({ detail }) => {
+      if (detail.peerId.toString() === config.peerId && detail.subscriptions.some((sub) => sub.topic === config.topic && sub.subscribe)) this.announceSoon()
     })
     this.#node.addEventListener('connection:open', () => this.#emit())
     this.#node.addEventListener('connection:close', () => this.#emit())
@@ -191,13 +205,31 @@ export class PeerNode {
     this.#myJobs = new Set(jobs)
   }
 
-  /** Publishes this device's jobs and blobs on the peers topic. */
+  /**
+   * Announces within ANNOUNCE_COALESCE_MS, folding bursts (a unit storing three blobs, a newcomer arriving) into one
+   * message that carries the latest state: the hub rate-limits each publisher, and a dropped message would be the newest.
+   */
+  announceSoon(): void {
+    if (this.#announceTimer !== undefined || this.#stopped) return
+    this.#announceTimer = setTimeout(() => {
+      this.#announceTimer = undefined
+      void this.announce()
+    }, ANNOUNCE_COALESCE_MS)
+  }
+
+  /** Publishes this device's jobs, blobs and downloads in progress on the peers topic. */
   async announce(): Promise<void> {
     if (this.#stopped) return
     const addrs = this.#circuitAddrs().map((ma) => ma.toString())
     if (!addrs.length) return
     const { jobs, blobs } = await this.#options.announcement()
-    const message: PeerAnnouncement = { v: 1, jobs: jobs.slice(0, MAX_ANNOUNCED_JOBS), blobs: blobs.slice(0, MAX_ANNOUNCED_BLOBS), addrs: addrs.slice(0, 8) }
+    const message: PeerAnnouncement = {
+      v: 1,
+      jobs: jobs.slice(0, MAX_ANNOUNCED_JOBS),
+      blobs: blobs.slice(0, MAX_ANNOUNCED_BLOBS),
+      fetching: [...this.#fetching].slice(0, MAX_ANNOUNCED_BLOBS),
+      addrs: addrs.slice(0, 8),
+    }
     try {
       await this.#node.services.pubsub.publish(this.#options.config.topic, encoder.encode(JSON.stringify(message)))
     } catch {
@@ -226,14 +258,74 @@ export class PeerNode {
       }
     })
     const isNew = !this.#known.has(from)
-    this.#known.set(from, { jobs: new Set(parsed.data.jobs), blobs: new Set(parsed.data.blobs), addrs, seenAt: Date.now() })
-    // A newcomer learns about us now rather than at our next interval (at most one extra announcement a second).
-    if (isNew && Date.now() - this.#lastEagerAnnounce > 1000) {
-      this.#lastEagerAnnounce = Date.now()
-      void this.announce()
-    }
+    this.#known.set(from, {
+      jobs: new Set(parsed.data.jobs),
+      blobs: new Set(parsed.data.blobs),
+      fetching: new Set(parsed.data.fetching),
+      addrs,
+      seenAt: Date.now(),
+    })
+    // A newcomer learns about us now rather than at our next interval.
+    if (isNew) this.announceSoon()
     for (const waiter of this.#waiters) waiter()
     if (parsed.data.jobs.some((j) => this.#myJobs.has(j))) void this.#connect(from)
+  }
+
+  /**
+   * Claims the download of `hash` from the hub, so that peers needing it wait for this node instead of downloading it
+   * too. Resolves to false when a peer with a smaller id claimed it as well (it keeps the claim; this one steps back):
+   * claims cross the hub's gossipsub within a round trip, so after CLAIM_SETTLE_MS every claimant agrees on the winner.
+   */
+  async claimDownload(hash: string): Promise<boolean> {
+    if (!this.#known.size) return true
+    this.#fetching.add(hash)
+    this.announceSoon()
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_SETTLE_MS))
+    if (this.#otherFetcher(hash)) {
+      this.#fetching.delete(hash)
+      return false
+    }
+    return true
+  }
+
+  /** Ends a claim (the blob is stored, or the download failed). */
+  releaseDownload(hash: string): void {
+    if (this.#fetching.delete(hash)) this.announceSoon()
+  }
+
+  /** A live peer with a smaller id that claimed `hash` and does not hold it yet. */
+  #otherFetcher(hash: string): string | undefined {
+    const now = Date.now()
+    for (const [id, p] of this.#known) {
+      if (p.fetching.has(hash) && !p.blobs.has(hash) && id < this.peerId && now - p.seenAt < ANNOUNCE_STALE_MS && !this.#banned.has(id)) return id
+    }
+    return undefined
+  }
+
+  /**
+   * Waits up to `ms` while a peer downloads `hash`: resolves true once some peer announces it holds it, false when the
+   * claimant gives up (its claim disappears) or time runs out.
+   */
+  async waitForDownload(hash: string, ms: number): Promise<boolean> {
+    return this.#waitUntil(() => (this.#announced(hash) ? true : this.#otherFetcher(hash) ? undefined : false), ms)
+  }
+
+  async #waitUntil(test: () => boolean | undefined, ms: number): Promise<boolean> {
+    const now = test()
+    if (now !== undefined) return now
+    return new Promise<boolean>((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer)
+        this.#waiters.delete(check)
+        resolve(value)
+      }
+      const check = () => {
+        const value = test()
+        if (value !== undefined) done(value)
+      }
+      const timer = setTimeout(() => done(false), ms)
+      this.#waiters.add(check)
+    })
   }
 
   /** Whether a fresh announcement lists `hash`. */
@@ -248,19 +340,7 @@ export class PeerNode {
    * answer a newcomer's first announcement within a round trip, so a short wait saves a download from the hub.
    */
   async waitForAnnouncement(hash: string, ms: number): Promise<boolean> {
-    if (this.#announced(hash)) return true
-    return new Promise<boolean>((resolve) => {
-      const done = (value: boolean) => {
-        clearTimeout(timer)
-        this.#waiters.delete(check)
-        resolve(value)
-      }
-      const check = () => {
-        if (this.#announced(hash)) done(true)
-      }
-      const timer = setTimeout(() => done(false), ms)
-      this.#waiters.add(check)
-    })
+    return this.#waitUntil(() => (this.#announced(hash) || this.#otherFetcher(hash) ? true : undefined), ms)
   }
 
   /** Milliseconds since the node started. */
@@ -397,6 +477,7 @@ export class PeerNode {
   async stop(): Promise<void> {
     this.#stopped = true
     for (const t of this.#timers) clearInterval(t)
+    clearTimeout(this.#announceTimer)
     await this.#node.stop()
   }
 }
