@@ -7,7 +7,7 @@
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, type GossipSub, type GossipsubMessage } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { ping, type Ping } from '@libp2p/ping'
 import { webRTC } from '@libp2p/webrtc'
@@ -417,16 +417,14 @@ export class PeerNode {
   }
 
   async #drop(peerId: string, reason: string): Promise<void> {
+    // Parallel fetches from the same peer may all fail on its bad bytes: drop it once.
+    if (this.#banned.has(peerId)) return
     this.#banned.add(peerId)
     this.#known.delete(peerId)
     this.#stats.dropped = [...this.#stats.dropped, `${peerId} (${reason})`]
-    await this.#node.hangUp(this.#peerIdObject(peerId)).catch(() => undefined)
+    const remote = this.#node.getConnections().find((c) => c.remotePeer.toString() === peerId)?.remotePeer
+    if (remote) await this.#node.hangUp(remote).catch(() => undefined)
     this.#emit()
-  }
-
-  #peerIdObject(peerId: string): PeerId {
-    const connection = this.#node.getConnections().find((c) => c.remotePeer.toString() === peerId)
-    return connection!.remotePeer
   }
 
   /** Every few seconds: re-dial the hub if it went away, measure round trips, forget silent peers. */
