@@ -77,9 +77,9 @@ export async function serveBlob(stream: Stream, { read, onServed, signal }: Serv
 }
 
 export interface FetchBlobOptions {
-  /** Gives up when the first byte takes longer than this. @default 4000 */
+  /** Gives up when the first byte takes longer than this. @default 6000 */
   firstByteTimeoutMs?: number
-  /** Gives up when the transfer is slower than this on average (bytes/s), after the first second. @default 1 MB/s */
+  /** Gives up when the transfer is slower than this on average (bytes/s), after the first second. @default 250 KB/s (a busy peer is still cheaper than the hub) */
   minBytesPerSecond?: number
   onProgress?: (received: number, size: number) => void
   signal?: AbortSignal
@@ -87,7 +87,7 @@ export interface FetchBlobOptions {
 
 /** Asks a peer for `hash` on an open stream; resolves to bytes whose SHA-256 is `hash`, or throws PeerFetchError. */
 export async function fetchBlob(stream: Stream, hash: string, options: FetchBlobOptions = {}): Promise<Uint8Array> {
-  const { firstByteTimeoutMs = 4000, minBytesPerSecond = 1_000_000, onProgress, signal } = options
+  const { firstByteTimeoutMs = 6000, minBytesPerSecond = 250_000, onProgress, signal } = options
   const controller = new AbortController()
   const abort = () => controller.abort(signal?.reason)
   signal?.addEventListener('abort', abort, { once: true })
