@@ -3,10 +3,12 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     // Playwright specs live in e2e/ and run under `playwright test`, not vitest.
-    include: ['{protocol,workloads,server,src,workers,bench}/**/*.test.ts'],
+    include: ['{protocol,workloads,server,src,workers,bench,contracts}/**/*.test.ts'],
     environment: 'node',
     // libp2p needs Promise.withResolvers, which Node 20 lacks.
     setupFiles: ['./server/polyfills.ts'],
+    // Builds contracts/generated/ (ABI and bytecode from solc), which the contract tests import.
+    globalSetup: ['./contracts/global-setup.ts'],
     // The hub's peer tests dial it over WebSockets from Node, which needs the global WebSocket: behind a flag on
     // Node 20, built in from Node 22 (where the flag is left out).
     execArgv: typeof globalThis.WebSocket === 'undefined' ? ['--experimental-websocket'] : [],
