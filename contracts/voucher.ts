@@ -2,7 +2,7 @@
  * The EIP-712 voucher that MeshworkReward.claim accepts. The hub signs these with its reward key; this module is the
  * one definition of the structure, shared by the hub, the app and the tests.
  */
-import type { Account, Address, Hex, LocalAccount, TypedDataDomain } from 'viem'
+import type { Address, Hex, LocalAccount, TypedDataDomain } from 'viem'
 
 /** EIP-712 types of a voucher; must match VOUCHER_TYPEHASH in MeshworkReward.sol. */
 export const voucherTypes = {
@@ -21,9 +21,9 @@ export function voucherDomain(chainId: number, verifyingContract: Address): Type
   return { name: 'Meshwork Reward', version: '1', chainId, verifyingContract }
 }
 
-/** Signs a voucher with a local account (the hub's reward key). */
+/** Signs a voucher with a local account, e.g. `privateKeyToAccount(hubRewardKey)`. */
 export function signVoucher(
-  signer: LocalAccount | (Account & Pick<LocalAccount, 'signTypedData'>),
+  signer: Pick<LocalAccount, 'signTypedData'>,
   params: { chainId: number; contract: Address; voucher: Voucher },
 ): Promise<Hex> {
   return signer.signTypedData({
