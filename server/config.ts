@@ -106,5 +106,20 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     leaseMs: integer(env, 'MESHWORK_LEASE_MS', 600_000, 1000, 30 * 24 * 3600 * 1000),
     p2p: p2pFromEnv(env, port),
     receipts: { allowSameNetwork: flag(env, 'MESHWORK_RECEIPTS_SAME_NETWORK', false) },
+    ...publicUrlFromEnv(env),
   }
+}
+
+/** MESHWORK_PUBLIC_URL: the origin wallet sign-ins must name (unset: the listening URL). */
+function publicUrlFromEnv(env: Env): { publicUrl?: string } {
+  const text = env.MESHWORK_PUBLIC_URL?.trim()
+  if (!text) return {}
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new Error(`MESHWORK_PUBLIC_URL must be an http(s) origin such as https://hub.example.org (got "${text}").`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`MESHWORK_PUBLIC_URL must use http or https (got "${text}").`)
+  return { publicUrl: url.origin }
 }

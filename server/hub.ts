@@ -55,6 +55,11 @@ export interface HubOptions {
   p2p?: HubP2POptions | false
   /** Rules for crediting bandwidth receipts. */
   receipts?: ReceiptRules
+  /**
+   * The origin people reach the hub at, e.g. `https://hub.example.org`: wallet sign-ins must name its host as their
+   * domain. @default the listening URL (`http://HOST:PORT`)
+   */
+  publicUrl?: string
 }
 
 /** The hub's peer network, as configured in HubOptions. */
@@ -187,6 +192,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
             stats: () => peer!.stats(),
           },
         receipts: options.receipts ?? {},
+        publicUrl: () => options.publicUrl ?? url ?? 'http://127.0.0.1',
         leaseMs,
         version: hubVersion(),
         startedAt: now(),

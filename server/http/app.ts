@@ -11,6 +11,7 @@ import { mountRoutes, type AnyRoute } from './route.ts'
 import { ownerRoutes } from './routes/owner.ts'
 import { publicRoutes } from './routes/public.ts'
 import { volunteerRoutes } from './routes/volunteer.ts'
+import { walletRoutes } from './routes/wallet.ts'
 import { createStaticHandler } from './static.ts'
 
 export interface CreateAppOptions {
@@ -34,7 +35,7 @@ export interface App {
 export function createApp({ context, ownerTokenHash, onDevice, staticDir, log }: CreateAppOptions): App {
   let openapi: unknown
   const ctx: ApiContext = { ...context, openapi: () => (openapi ??= buildOpenApi(routes, { version: context.version })) }
-  const routes = [...publicRoutes(ctx), ...volunteerRoutes(ctx), ...ownerRoutes(ctx)]
+  const routes = [...publicRoutes(ctx), ...volunteerRoutes(ctx), ...walletRoutes(ctx), ...ownerRoutes(ctx)]
 
   const app = new Hono()
   mountRoutes(app, routes, { ownerTokenHash, onDevice, now: context.now })

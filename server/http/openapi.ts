@@ -142,6 +142,7 @@ within the hub's clock skew limit. See protocol/signing.ts.`
     tags: [
       { name: 'hub', description: 'Public hub information.' },
       { name: 'volunteer', description: 'Signed by a device key.' },
+      { name: 'wallet', description: 'Sign-In with Ethereum and the wallet session.' },
       { name: 'owner', description: "Job owner's bearer token." },
       { name: 'blobs', description: 'Content-addressed inputs.' },
     ],

@@ -47,7 +47,7 @@ export interface RouteDefinition<B = unknown, Q = unknown, P = unknown> {
   operationId: string
   summary: string
   description?: string
-  tag: 'hub' | 'volunteer' | 'owner' | 'blobs'
+  tag: 'hub' | 'volunteer' | 'wallet' | 'owner' | 'blobs'
   auth: RouteAuth
   params?: z.ZodType<P>
   query?: z.ZodType<Q>

@@ -159,6 +159,19 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
   CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
   `,
+  // 3: Sign-In with Ethereum: single-use nonces, wallet sessions, devices linked to wallets.
+  /* sql */ `
+  CREATE TABLE siwe_nonces (nonce TEXT PRIMARY KEY, issued_at INTEGER NOT NULL, used_at INTEGER);
+  CREATE TABLE wallet_sessions (
+    token_hash TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE TABLE device_wallets (device_id TEXT PRIMARY KEY, address TEXT NOT NULL, linked_at INTEGER NOT NULL);
+  CREATE INDEX device_wallets_address ON device_wallets (address);
+  `,
 ]
 
 interface JobRow {
@@ -287,6 +300,40 @@ export class SqliteStore implements Store {
            network = COALESCE(excluded.network, network)`,
       )
       .run(deviceId, now, now, network ?? null)
+  }
+
+  async issueNonce(nonce: string, now: number): Promise<void> {
+    this.#sql('INSERT INTO siwe_nonces (nonce, issued_at) VALUES (?, ?)').run(nonce, now)
+  }
+
+  async consumeNonce(nonce: string, now: number, maxAgeMs: number): Promise<boolean> {
+    const changed = this.#sql('UPDATE siwe_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL AND issued_at >= ?')
+      .run(now, nonce, now - maxAgeMs).changes
+    return changed === 1
+  }
+
+  async openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<void> {
+    this.#db.transaction(() => {
+      this.#sql('INSERT INTO wallet_sessions (token_hash, address, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+        .run(session.tokenHash, session.address, session.deviceId, now, session.expiresAt)
+      this.#sql(
+        `INSERT INTO device_wallets (device_id, address, linked_at) VALUES (?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE SET address = excluded.address, linked_at = excluded.linked_at`,
+      ).run(session.deviceId, session.address, now)
+    })()
+  }
+
+  async sessionAddress(tokenHash: string, now: number): Promise<string | undefined> {
+    const row = this.#sql('SELECT address FROM wallet_sessions WHERE token_hash = ? AND expires_at > ?').get(tokenHash, now) as
+      | { address: string }
+      | undefined
+    return row?.address
+  }
+
+  async walletDevices(address: string): Promise<string[]> {
+    return (this.#sql('SELECT device_id FROM device_wallets WHERE address = ? ORDER BY linked_at').all(address) as { device_id: string }[]).map(
+      (r) => r.device_id,
+    )
   }
 
   async putBlob(hash: string, bytes: Uint8Array): Promise<void> {

@@ -231,6 +231,20 @@ export interface Store {
    */
   touchDevice(deviceId: string, now: number, network?: string): Promise<void>
 
+  /** Records a sign-in nonce the hub handed out. */
+  issueNonce(nonce: string, now: number): Promise<void>
+  /** Marks a nonce used; true only the first time, and only when it was issued within `maxAgeMs`. */
+  consumeNonce(nonce: string, now: number, maxAgeMs: number): Promise<boolean>
+  /**
+   * Opens a wallet session (by the hash of its bearer token) and links the signing-in device to the address, so the
+   * device's earlier verified credit counts for the wallet. One transaction.
+   */
+  openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<void>
+  /** The address of a live session, or undefined. */
+  sessionAddress(tokenHash: string, now: number): Promise<string | undefined>
+  /** Devices linked to a wallet address. */
+  walletDevices(address: string): Promise<string[]>
+
   /** Stores a content-addressed blob; storing the same hash twice is a no-op. */
   putBlob(hash: string, bytes: Uint8Array): Promise<void>
   getBlob(hash: string): Promise<Uint8Array | undefined>

@@ -1,0 +1,37 @@
+/** Wallet sign-in (EIP-4361) on the wire: nonce, sign-in request and session. */
+import { z } from 'zod'
+
+/** Largest SIWE message the hub reads. */
+export const MAX_SIWE_MESSAGE_CHARS = 4096
+/** How long a nonce from `GET /auth/nonce` may be used. */
+export const SIWE_NONCE_TTL_MS = 10 * 60 * 1000
+/** Longest session a sign-in opens (the message's expiration may shorten it). */
+export const SESSION_TTL_MS = 24 * 60 * 60 * 1000
+/** The header that carries the session token. */
+export const SESSION_HEADER = 'x-meshwork-session'
+
+export const SiweNonce = z.object({ nonce: z.string() })
+export type SiweNonce = z.infer<typeof SiweNonce>
+
+export const SignInRequest = z.strictObject({
+  message: z.string().min(1).max(MAX_SIWE_MESSAGE_CHARS),
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130,1024}$/, 'must be a 0x-prefixed hex signature'),
+})
+export type SignInRequest = z.infer<typeof SignInRequest>
+
+export const WalletSession = z.object({
+  address: z.string(),
+  /** Bearer token for SESSION_HEADER; shown once. */
+  token: z.string(),
+  expiresAt: z.number(),
+})
+export type WalletSession = z.infer<typeof WalletSession>
+
+export const WalletStatus = z.object({
+  address: z.string(),
+  /** Devices linked to this wallet by sign-in. */
+  devices: z.int(),
+  /** Verified credit of all linked devices, in flops. */
+  creditFlops: z.number(),
+})
+export type WalletStatus = z.infer<typeof WalletStatus>

@@ -1,0 +1,59 @@
+/** Wallet routes: a sign-in nonce, Sign-In with Ethereum (which links the signing device), and the wallet's totals. */
+import type { Hex } from 'viem'
+import { MAX_JSON_BODY_BYTES } from '../../../protocol/limits.ts'
+import { SESSION_HEADER, SignInRequest, SiweNonce, WalletSession, WalletStatus } from '../../../protocol/wallet.ts'
+import { issueNonce, sessionAddress, signIn } from '../../wallet/siwe.ts'
+import type { ApiContext } from '../context.ts'
+import { defineRoute, type AnyRoute } from '../route.ts'
+
+export function walletRoutes(ctx: ApiContext): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/auth/nonce',
+      operationId: 'siweNonce',
+      summary: 'A single-use nonce for Sign-In with Ethereum',
+      description: 'Valid for 10 minutes and for one sign-in.',
+      tag: 'wallet',
+      auth: 'public',
+      response: { status: 200, description: 'The nonce.', json: SiweNonce },
+      handle: async ({ c }) => c.json({ nonce: await issueNonce(ctx.store, ctx.now()) } satisfies SiweNonce),
+    }),
+    defineRoute<SignInRequest>({
+      method: 'POST',
+      path: '/auth/siwe',
+      operationId: 'siweSignIn',
+      summary: 'Sign in with a wallet (EIP-4361)',
+      description:
+        "The message's domain and uri must be this hub's public URL (MESHWORK_PUBLIC_URL), its nonce one from " +
+        '`GET /auth/nonce` not used before, and it must carry an expiration time in the future. The request is signed ' +
+        'by the device key too: that device is linked to the wallet, so its verified credit counts for it.',
+      tag: 'wallet',
+      auth: 'device',
+      body: { kind: 'json', schema: SignInRequest, limit: MAX_JSON_BODY_BYTES },
+      response: { status: 200, description: `The session; send its token in ${SESSION_HEADER}.`, json: WalletSession },
+      async handle({ c, body, deviceId }) {
+        const session = await signIn(ctx.store, { message: body.message, signature: body.signature as Hex, publicUrl: ctx.publicUrl(), deviceId, now: ctx.now() })
+        return c.json(session satisfies WalletSession)
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/wallet',
+      operationId: 'walletStatus',
+      summary: "The signed-in wallet's linked devices and verified credit",
+      description: `Needs the ${SESSION_HEADER} header from \`POST /auth/siwe\`.`,
+      tag: 'wallet',
+      auth: 'public',
+      response: { status: 200, description: 'Totals of every device linked to the wallet.', json: WalletStatus },
+      errors: [401],
+      async handle({ c }) {
+        const address = await sessionAddress(ctx.store, c.req.header(SESSION_HEADER), ctx.now())
+        const devices = await ctx.store.walletDevices(address)
+        let creditFlops = 0
+        for (const device of devices) creditFlops += (await ctx.store.deviceSummary(device)).creditFlops
+        return c.json({ address, devices: devices.length, creditFlops } satisfies WalletStatus)
+      },
+    }),
+  ]
+}
