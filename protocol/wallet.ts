@@ -35,3 +35,30 @@ export const WalletStatus = z.object({
   creditFlops: z.number(),
 })
 export type WalletStatus = z.infer<typeof WalletStatus>
+
+/** The hub's reward settings as the app needs them; `enabled: false` when no chain is configured. */
+export const RewardsInfo = z.object({
+  enabled: z.boolean(),
+  chainId: z.int().optional(),
+  /** The MeshworkReward contract. */
+  contract: z.string().optional(),
+  /** JSON-RPC endpoint the app may use to read the chain. */
+  rpcUrl: z.string().optional(),
+  /** Token base units (wei) per credit (1 GFLOP), as a decimal string. */
+  weiPerCredit: z.string().optional(),
+})
+export type RewardsInfo = z.infer<typeof RewardsInfo>
+
+/** A signed voucher for the signed-in wallet's cumulative verified credit; amounts are decimal strings (uint256). */
+export const RewardVoucher = z.object({
+  account: z.string(),
+  cumulativeAmount: z.string(),
+  /** Unix seconds. */
+  deadline: z.int(),
+  signature: z.string(),
+  chainId: z.int(),
+  contract: z.string(),
+  /** The credit the amount was computed from, in flops. */
+  creditFlops: z.number(),
+})
+export type RewardVoucher = z.infer<typeof RewardVoucher>

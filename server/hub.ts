@@ -60,6 +60,8 @@ export interface HubOptions {
    * domain. @default the listening URL (`http://HOST:PORT`)
    */
   publicUrl?: string
+  /** Token rewards: chain, contract, reward key and rate. Unset: the Wallet page says rewards are not configured. */
+  rewards?: import('./wallet/vouchers.ts').RewardsConfig
 }
 
 /** The hub's peer network, as configured in HubOptions. */
@@ -193,6 +195,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
           },
         receipts: options.receipts ?? {},
         publicUrl: () => options.publicUrl ?? url ?? 'http://127.0.0.1',
+        ...(options.rewards ? { rewards: options.rewards } : {}),
         leaseMs,
         version: hubVersion(),
         startedAt: now(),

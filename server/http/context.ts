@@ -43,6 +43,8 @@ export interface ApiContext {
   p2p: () => PeerNetwork | undefined
   /** Rules for crediting bandwidth receipts. */
   receipts: ReceiptRules
+  /** Chain, contract and reward key for vouchers; undefined when rewards are not configured. */
+  rewards?: import('../wallet/vouchers.ts').RewardsConfig
   /** The hub's public origin (MESHWORK_PUBLIC_URL, else its listening URL): the domain wallet sign-ins must name. */
   publicUrl: () => string
   /** How long a leased unit stays with its device. */

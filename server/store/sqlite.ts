@@ -312,14 +312,16 @@ export class SqliteStore implements Store {
     return changed === 1
   }
 
-  async openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<void> {
-    this.#db.transaction(() => {
+  async openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<'opened' | 'other_wallet'> {
+    return this.#db.transaction((): 'opened' | 'other_wallet' => {
+      const linked = this.#sql('SELECT address FROM device_wallets WHERE device_id = ?').get(session.deviceId) as { address: string } | undefined
+      if (linked && linked.address !== session.address) return 'other_wallet'
       this.#sql('INSERT INTO wallet_sessions (token_hash, address, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
         .run(session.tokenHash, session.address, session.deviceId, now, session.expiresAt)
       this.#sql(
-        `INSERT INTO device_wallets (device_id, address, linked_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE SET address = excluded.address, linked_at = excluded.linked_at`,
+        `INSERT INTO device_wallets (device_id, address, linked_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO NOTHING`,
       ).run(session.deviceId, session.address, now)
+      return 'opened'
     })()
   }
 

@@ -237,9 +237,11 @@ export interface Store {
   consumeNonce(nonce: string, now: number, maxAgeMs: number): Promise<boolean>
   /**
    * Opens a wallet session (by the hash of its bearer token) and links the signing-in device to the address, so the
-   * device's earlier verified credit counts for the wallet. One transaction.
+   * device's earlier verified credit counts for the wallet. One transaction. A device stays with the first wallet it
+   * was linked to (its credit may already have been paid out there): resolves `'other_wallet'` and opens nothing when
+   * the device belongs to another address.
    */
-  openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<void>
+  openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<'opened' | 'other_wallet'>
   /** The address of a live session, or undefined. */
   sessionAddress(tokenHash: string, now: number): Promise<string | undefined>
   /** Devices linked to a wallet address. */

@@ -60,7 +60,10 @@ export async function signIn(store: Store, p: SignInParameters): Promise<{ addre
   }
   const token = toBase64Url(crypto.getRandomValues(new Uint8Array(32)))
   const expiresAt = Math.min(fields.expirationTime.getTime(), p.now + SESSION_TTL_MS)
-  await store.openSession({ tokenHash: await sha256Hex(new TextEncoder().encode(token)), address, deviceId: p.deviceId, expiresAt }, p.now)
+  const opened = await store.openSession({ tokenHash: await sha256Hex(new TextEncoder().encode(token)), address, deviceId: p.deviceId, expiresAt }, p.now)
+  if (opened === 'other_wallet') {
+    throw new MeshworkError('This device is already linked to another wallet; sign in with that wallet.', { code: 'conflict' })
+  }
   return { address, token, expiresAt }
 }
 

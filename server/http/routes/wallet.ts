@@ -1,8 +1,10 @@
 /** Wallet routes: a sign-in nonce, Sign-In with Ethereum (which links the signing device), and the wallet's totals. */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
+import { MeshworkError } from '../../../protocol/errors.ts'
 import { MAX_JSON_BODY_BYTES } from '../../../protocol/limits.ts'
-import { SESSION_HEADER, SignInRequest, SiweNonce, WalletSession, WalletStatus } from '../../../protocol/wallet.ts'
+import { RewardsInfo, RewardVoucher, SESSION_HEADER, SignInRequest, SiweNonce, WalletSession, WalletStatus } from '../../../protocol/wallet.ts'
 import { issueNonce, sessionAddress, signIn } from '../../wallet/siwe.ts'
+import { issueVoucher, walletCredit } from '../../wallet/vouchers.ts'
 import type { ApiContext } from '../context.ts'
 import { defineRoute, type AnyRoute } from '../route.ts'
 
@@ -50,9 +52,40 @@ export function walletRoutes(ctx: ApiContext): AnyRoute[] {
       async handle({ c }) {
         const address = await sessionAddress(ctx.store, c.req.header(SESSION_HEADER), ctx.now())
         const devices = await ctx.store.walletDevices(address)
-        let creditFlops = 0
-        for (const device of devices) creditFlops += (await ctx.store.deviceSummary(device)).creditFlops
-        return c.json({ address, devices: devices.length, creditFlops } satisfies WalletStatus)
+        return c.json({ address, devices: devices.length, creditFlops: await walletCredit(ctx.store, address) } satisfies WalletStatus)
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/rewards',
+      operationId: 'rewardsInfo',
+      summary: 'The reward token: chain, contract and rate',
+      tag: 'wallet',
+      auth: 'public',
+      response: { status: 200, description: '`enabled: false` when this hub pays no rewards.', json: RewardsInfo },
+      handle: ({ c }) => {
+        const r = ctx.rewards
+        return c.json(
+          (r ? { enabled: true, chainId: r.chainId, contract: r.contract, rpcUrl: r.rpcUrl, weiPerCredit: r.weiPerCredit.toString() } : { enabled: false }) satisfies RewardsInfo,
+        )
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/wallet/voucher',
+      operationId: 'rewardVoucher',
+      summary: "A signed voucher for the wallet's cumulative verified credit",
+      description:
+        `Needs the ${SESSION_HEADER} header. The amount is the verified credit of every device linked to the wallet ` +
+        'times the rate, rounded down; submit it to the contract\'s claim(account, cumulativeAmount, deadline, signature).',
+      tag: 'wallet',
+      auth: 'public',
+      response: { status: 200, description: 'The voucher.', json: RewardVoucher },
+      errors: [401, 503],
+      async handle({ c }) {
+        const address = await sessionAddress(ctx.store, c.req.header(SESSION_HEADER), ctx.now())
+        if (!ctx.rewards) throw new MeshworkError('Rewards are not configured on this hub.', { code: 'unavailable' })
+        return c.json((await issueVoucher(ctx.store, ctx.rewards, address as Address, ctx.now())) satisfies RewardVoucher)
       },
     }),
   ]
