@@ -62,3 +62,11 @@ export const RewardVoucher = z.object({
   creditFlops: z.number(),
 })
 export type RewardVoucher = z.infer<typeof RewardVoucher>
+
+/** Flops in one credit (1 GFLOP). */
+export const FLOPS_PER_CREDIT = 1_000_000_000n
+
+/** Token base units for `creditFlops` at `weiPerCredit`, rounded down: never more than the verified credit pays. */
+export function tokensFor(creditFlops: number, weiPerCredit: bigint): bigint {
+  return (BigInt(Math.floor(creditFlops)) * weiPerCredit) / FLOPS_PER_CREDIT
+}

@@ -6,7 +6,7 @@
 import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { signVoucher } from '../../contracts/voucher.ts'
-import type { RewardVoucher } from '../../protocol/wallet.ts'
+import { tokensFor, type RewardVoucher } from '../../protocol/wallet.ts'
 import type { Store } from '../store/types.ts'
 
 export interface RewardsConfig {
@@ -22,18 +22,12 @@ export interface RewardsConfig {
 
 /** How long a voucher may be submitted. */
 export const VOUCHER_TTL_S = 60 * 60
-const FLOPS_PER_CREDIT = 1_000_000_000n
 
 /** Verified credit of every device linked to `address`, in flops. */
 export async function walletCredit(store: Store, address: string): Promise<number> {
   let flops = 0
   for (const device of await store.walletDevices(address)) flops += (await store.deviceSummary(device)).creditFlops
   return flops
-}
-
-/** Token amount for `creditFlops`, rounded down: never more than the verified credit pays. */
-export function tokensFor(creditFlops: number, weiPerCredit: bigint): bigint {
-  return (BigInt(Math.floor(creditFlops)) * weiPerCredit) / FLOPS_PER_CREDIT
 }
 
 export async function issueVoucher(store: Store, rewards: RewardsConfig, address: Address, nowMs: number): Promise<RewardVoucher> {

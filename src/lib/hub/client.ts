@@ -22,6 +22,7 @@ import {
   type DeviceKey,
 } from '../../../protocol/index.ts'
 import { P2PConfig, ReceiptAck, type BandwidthReceipt, type ReceiptSubmission } from '../../../protocol/p2p.ts'
+import { RewardsInfo, RewardVoucher, SESSION_HEADER, SiweNonce, WalletSession, WalletStatus, type SignInRequest } from '../../../protocol/wallet.ts'
 
 export interface HubClientOptions {
   /** Origin of the hub, e.g. `http://127.0.0.1:8080`. @default '' (same origin) */
@@ -90,6 +91,31 @@ export class HubClient {
     return this.#json('POST', '/receipts', ReceiptAck, { receipts } satisfies ReceiptSubmission)
   }
 
+  /** The hub's reward token (chain, contract, rate), or `enabled: false`. */
+  rewards(): Promise<RewardsInfo> {
+    return this.#json('GET', '/rewards', RewardsInfo, undefined, false)
+  }
+
+  /** A single-use nonce for the next Sign-In with Ethereum message. */
+  async siweNonce(): Promise<string> {
+    return (await this.#json('GET', '/auth/nonce', SiweNonce, undefined, false)).nonce
+  }
+
+  /** Sends a signed EIP-4361 message; the hub opens a session for its address and links this device to it. */
+  signIn(request: SignInRequest): Promise<WalletSession> {
+    return this.#json('POST', '/auth/siwe', WalletSession, request)
+  }
+
+  /** The signed-in wallet's linked devices and verified credit. */
+  wallet(sessionToken: string): Promise<WalletStatus> {
+    return this.#json('GET', '/wallet', WalletStatus, undefined, false, { [SESSION_HEADER]: sessionToken })
+  }
+
+  /** A voucher for the signed-in wallet's cumulative verified credit, to submit to the reward contract. */
+  voucher(sessionToken: string): Promise<RewardVoucher> {
+    return this.#json('POST', '/wallet/voucher', RewardVoucher, undefined, false, { [SESSION_HEADER]: sessionToken })
+  }
+
   /** Fetches an input blob and checks it against its hash before anyone uses it. */
   async blob(hash: string): Promise<Uint8Array> {
     const response = await this.#send('GET', `/blobs/${hash}`, undefined, false)
@@ -104,8 +130,15 @@ export class HubClient {
     return bytes
   }
 
-  async #json<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown, signed = true): Promise<T> {
-    const response = await this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), signed)
+  async #json<T>(
+    method: string,
+    path: string,
+    schema: z.ZodType<T>,
+    body?: unknown,
+    signed = true,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
+    const response = await this.#send(method, path, body === undefined ? undefined : JSON.stringify(body), signed, extraHeaders)
     const parsed = schema.safeParse(await response.json())
     if (!parsed.success) {
       throw new MeshworkError(`The hub's answer to ${method} ${path} did not match the protocol.`, {
@@ -117,10 +150,10 @@ export class HubClient {
     return parsed.data
   }
 
-  async #send(method: string, path: string, body: string | undefined, signed = true): Promise<Response> {
+  async #send(method: string, path: string, body: string | undefined, signed = true, extraHeaders: Record<string, string> = {}): Promise<Response> {
     const fullPath = `${API_PREFIX}${path}`
     const bytes = body === undefined ? new Uint8Array() : new TextEncoder().encode(body)
-    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' }
+    const headers: Record<string, string> = { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders }
     if (signed) {
       if (!this.#key) throw new MeshworkError(`${method} ${path} needs a device key.`, { code: 'unauthorized' })
       Object.assign(headers, await signRequest(this.#key, { method, path: fullPath, body: bytes }))
