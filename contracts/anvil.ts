@@ -1,6 +1,6 @@
 /**
- * A local chain for tests: anvil from @foundry-rs/anvil-linux-amd64, on 127.0.0.1 and a free port, stopped by its
- * own PID; and a deploy helper for MeshworkReward.
+ * A local chain for tests and `npm run chain`: anvil from @foundry-rs/anvil-linux-amd64 on 127.0.0.1 (a free port
+ * unless one is named), stopped by its own PID; and a deploy helper for MeshworkReward.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -26,9 +26,13 @@ export class AnvilError extends Error {
   override name = 'AnvilError'
 }
 
+/** anvil's first dev account (from its default mnemonic): funded on every fresh anvil chain, public to everyone. */
+export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+
 export type Anvil = { url: string; port: number; chainId: number; process: ChildProcess; stop: () => Promise<void> }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -36,6 +40,14 @@ async function freePort(): Promise<number> {
       const { port } = server.address() as { port: number }
       server.close(() => resolve(port))
     })
+  })
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
 
@@ -53,30 +65,46 @@ async function chainIdAt(url: string): Promise<number | undefined> {
   }
 }
 
+export interface StartAnvilOptions {
+  /** The chain id anvil reports. @default 31337 */
+  chainId?: number
+  /** The port on 127.0.0.1; it must be free. @default a free port */
+  port?: number
+  /** More anvil arguments, e.g. `['--state', path]`. @default [] */
+  args?: string[]
+  /** How long to wait for it to answer. @default 10000 */
+  timeoutMs?: number
+}
+
 /**
- * Starts anvil on 127.0.0.1 and a free port and waits until it answers eth_chainId.
- * @param options.chainId the chain id anvil reports. @default 31337
- * @param options.timeoutMs how long to wait for it to answer. @default 10000
+ * Starts anvil on 127.0.0.1 and waits until it answers eth_chainId. `stop()` sends SIGINT, on which anvil writes its
+ * `--state` file before it exits.
  */
-export async function startAnvil(options: { chainId?: number; timeoutMs?: number } = {}): Promise<Anvil> {
-  const { chainId = 31337, timeoutMs = 10_000 } = options
+export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil> {
+  const { chainId = 31337, timeoutMs = 10_000, args = [] } = options
   if (!existsSync(anvilPath)) {
     throw new AnvilError(
       `anvil binary not found at ${anvilPath}. It comes from the optional dependency ` +
         `@foundry-rs/anvil-linux-amd64 (linux x64 only): run npm ci on linux x64.`,
     )
   }
-  const port = await freePort()
+  // Checked first: otherwise another anvil already on the port could answer before ours fails to bind.
+  if (options.port !== undefined && !(await portIsFree(options.port))) {
+    throw new AnvilError(`Port ${options.port} on 127.0.0.1 is in use (another anvil or \`npm run chain\`?); choose another port.`)
+  }
+  const port = options.port ?? (await freePort())
   const url = `http://127.0.0.1:${port}`
-  const child = spawn(anvilPath, ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const child = spawn(
+    anvilPath,
+    ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(chainId), '--silent', ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGTERM')
+      process.kill(child.pid, 'SIGINT')
       await exited
     }
   }

@@ -74,7 +74,9 @@ function p2pFromEnv(env: Env, httpPort: number): HubP2POptions | false {
  * MESHWORK_RESET_TOKEN (off), MESHWORK_DEMO (on), MESHWORK_DEMO_PARAMS (JSON), MESHWORK_LEASE_MS (600000),
  * the peer network's MESHWORK_P2P (on), MESHWORK_P2P_PORT (PORT + 1; 0 = any free port), MESHWORK_P2P_HOST (HOST),
  * MESHWORK_P2P_ANNOUNCE (comma-separated multiaddrs), MESHWORK_ICE_SERVERS (JSON) and
- * MESHWORK_RECEIPTS_SAME_NETWORK (off).
+ * MESHWORK_RECEIPTS_SAME_NETWORK (off). Token rewards (MESHWORK_REWARDS, MESHWORK_CHAIN_RPC, MESHWORK_CHAIN_ID,
+ * MESHWORK_REWARD_CONTRACT, MESHWORK_REWARD_RATE, MESHWORK_REWARD_KEY) are read by `rewardsFromEnv` in
+ * wallet/config.ts, which may read and write DATA_DIR.
  */
 export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
   const token = env.MESHWORK_API_TOKEN

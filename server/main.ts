@@ -7,10 +7,14 @@ import './polyfills.ts'
 import path from 'node:path'
 import { hubOptionsFromEnv } from './config.ts'
 import { createHub } from './hub.ts'
+import { checkRewards, rewardsFromEnv } from './wallet/config.ts'
 
 async function main(): Promise<void> {
   const options = hubOptionsFromEnv(process.env)
-  const hub = await createHub(options)
+  // Checked before the hub opens: a contract that would reject every voucher stops the start (see wallet/config.ts).
+  const { rewards, notes } = await rewardsFromEnv(process.env, options.dataDir)
+  if (rewards) notes.push((await checkRewards(rewards)).note)
+  const hub = await createHub({ ...options, ...(rewards ? { rewards } : {}) })
 
   const { ownerToken } = hub
   if (ownerToken.source === 'generated') {
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
   } else {
     console.log('Peer network: off (MESHWORK_P2P=off).')
   }
+  for (const note of notes) console.log(note)
 
   let stopping = false
   const stop = (signal: string) => {
