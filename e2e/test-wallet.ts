@@ -40,6 +40,7 @@ export async function installTestWallet(page: Page, options: TestWalletOptions):
   let chainId = options.startChainId ?? options.rpcChainId
   const declines = new Set<string>()
   const calls: string[] = []
+  let authorized = false
 
   const forward = async (method: string, params: unknown[]): Promise<RpcAnswer> => {
     const response = await fetch(options.rpcUrl, {
@@ -56,8 +57,11 @@ export async function installTestWallet(page: Page, options: TestWalletOptions):
     if (declines.delete(method)) return { error: { code: 4001, message: 'User rejected the request.' } }
     switch (method) {
       case 'eth_requestAccounts':
-      case 'eth_accounts':
+        // The person approves the connection; like a real wallet, it remembers this site from then on.
+        authorized = true
         return { result: [account.address] }
+      case 'eth_accounts':
+        return { result: authorized ? [account.address] : [] }
       case 'eth_chainId':
         return { result: numberToHex(chainId) }
       case 'wallet_switchEthereumChain': {
