@@ -2,12 +2,16 @@
 import { Contributor } from './contribute/index.ts'
 import { History } from './history.svelte.ts'
 import { PeerNetwork } from './p2p/network.svelte.ts'
+import { AppShell } from './pwa/app-shell.svelte.ts'
 import { settings } from './settings.svelte.ts'
 
 export { settings }
 export const peers = new PeerNetwork(settings.cacheMB * 1024 * 1024)
 export const contributor = new Contributor(settings, peers)
 export const history = new History()
+export const shell = new AppShell()
+/** This build's id, shown in the footer. */
+export const BUILD_ID = __MESHWORK_BUILD__
 
 /** Formats a byte count for people (KB, MB, GB; powers of 1000). */
 export function formatBytes(bytes: number): string {

@@ -1,14 +1,19 @@
 /**
  * The contribute loop on the volunteer's side: lease units, fetch their inputs, compute them in the worker pool, put
  * each result in the IndexedDB outbox, and let the uploader deliver it. Nothing here runs before `start()`, which
- * the Contribute button calls; only the upload of results left from an earlier visit starts on its own.
+ * the Contribute button calls; only the upload of results left from an earlier visit starts on its own (and, after
+ * an app update the person accepted, contributing carries on).
+ *
+ * Leased units are kept in IndexedDB until their result is in the outbox (see storage/leases.ts), and their inputs
+ * in the device's blob store, so the buffer of leased units still computes after a reload or with the network gone.
  */
 import { MeshworkError, type Backend, type LeasedUnit, type VolunteerSummary } from '../../../protocol/index.ts'
 import { WorkerPool } from '../compute/pool.ts'
 import { HubClient } from '../hub/client.ts'
 import { ensureDeviceKey, loadDeviceKey } from '../identity/index.ts'
 import type { PeerNetwork } from '../p2p/network.svelte.ts'
-import { countOutbox, putOutbox } from '../storage/index.ts'
+import { requestOutboxSync } from '../pwa/background-sync.ts'
+import { completeLease, countOutbox, deleteLease, listLeases, putLeases } from '../storage/index.ts'
 import type { Settings } from '../settings.svelte.ts'
 import { InputCache } from './input-cache.ts'
 import { Uploader } from './uploader.ts'
@@ -32,6 +37,9 @@ export interface BackendView {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** sessionStorage flag: contributing was paused for an update and carries on after the reload. */
+const RESUME_AFTER_UPDATE = 'meshwork.resumeAfterUpdate'
+
 export class Contributor {
   #running = $state(false)
   #tasks = $state<TaskView[]>([])
@@ -41,6 +49,8 @@ export class Contributor {
   #status = $state('')
   #notice = $state('')
   #online = $state(globalThis.navigator?.onLine ?? true)
+  /** The last request to the hub got an answer (false after a network failure, until one succeeds). */
+  #hubReachable = $state(true)
 
   readonly #settings: Settings
   readonly #peers: PeerNetwork | undefined
@@ -55,6 +65,8 @@ export class Contributor {
   #summaryTimer: ReturnType<typeof setInterval> | undefined
   #verifyTimer: ReturnType<typeof setTimeout> | undefined
   #leaseBackoff = 1000
+  /** Finishing running units before an update: lease nothing, start nothing new. */
+  #finishing = false
 
   constructor(settings: Settings, peers?: PeerNetwork, baseUrl = '') {
     this.#settings = settings
@@ -79,6 +91,10 @@ export class Contributor {
   /** Something the person should know (a rejected upload, a GPU fallback). */
   get notice() { return this.#notice }
   get online() { return this.#online }
+  /** Whether this page can reach the hub: `offline` (the browser says so), `hub-unreachable`, or `online`. */
+  get connectivity(): 'online' | 'offline' | 'hub-unreachable' {
+    return !this.#online ? 'offline' : this.#hubReachable ? 'online' : 'hub-unreachable'
+  }
   get computing() { return this.#tasks.filter((t) => t.phase === 'computing').length }
   get client() { return this.#client }
 
@@ -91,6 +107,28 @@ export class Contributor {
     this.#uploader!.kick()
     void this.#peers?.flushReceipts()
     void this.refreshSummary()
+    if (globalThis.sessionStorage?.getItem(RESUME_AFTER_UPDATE)) {
+      sessionStorage.removeItem(RESUME_AFTER_UPDATE)
+      await this.start()
+      if (this.#running) this.#notice = 'Meshwork was updated; contributing carries on where it paused.'
+    }
+  }
+
+  /**
+   * Before an update reloads the page: leases nothing more, lets the units that are computing finish (their results
+   * go to the outbox), then stops. Units not started stay in the lease buffer, and contributing resumes after the
+   * reload. Resolves at once when not contributing.
+   * @param timeoutMs longest wait for running units. @default 120000
+   */
+  async finishForUpdate(timeoutMs = 120_000): Promise<void> {
+    if (!this.#running) return
+    this.#finishing = true
+    this.#status = 'Finishing the units in progress before updating…'
+    const deadline = Date.now() + timeoutMs
+    while (this.#tasks.some((t) => t.phase === 'computing') && Date.now() < deadline) await sleep(100)
+    globalThis.sessionStorage?.setItem(RESUME_AFTER_UPDATE, '1')
+    await this.stop()
+    this.#finishing = false
   }
 
   /** Starts contributing (the person clicked Contribute). */
@@ -105,6 +143,8 @@ export class Contributor {
       // Peers load in the background: units start from the hub at once and switch to peers when they appear.
       if (this.#settings.peers) void this.#peers?.start(this.#client!, key)
       await this.#chooseBackend()
+      // Units leased before (a reload, or the network is gone): compute them first.
+      for (const unit of await listLeases().catch(() => [])) if (!this.#held.has(unit.unitId)) this.#runUnit(unit)
     } catch (error) {
       this.#running = false
       this.#status = ''
@@ -149,8 +189,10 @@ export class Contributor {
     if (!this.#client) return
     try {
       this.#summary = await this.#client.summary()
-    } catch {
+      this.#hubReachable = true
+    } catch (error) {
       // Offline or hub down: keep showing the last known totals.
+      if (error instanceof MeshworkError && error.code === 'network') this.#hubReachable = false
       return
     }
     // Results still being verified or credited: look again soon, even when not contributing (uploads after a reload).
@@ -166,6 +208,7 @@ export class Contributor {
     this.#uploader = new Uploader(this.#client, {
       onChange: ({ waiting, acked, dropped }) => {
         this.#waiting = waiting
+        if (acked) this.#hubReachable = true
         if (acked) void this.refreshSummary()
         if (dropped) this.#notice = `The hub refused a result for unit ${dropped.entry.unitId}: ${dropped.reason}`
       },
@@ -201,7 +244,7 @@ export class Contributor {
   }
 
   async #pump(): Promise<void> {
-    if (this.#pumping || !this.#running || !this.#client) return
+    if (this.#pumping || !this.#running || !this.#client || this.#finishing) return
     this.#pumping = true
     try {
       const want = this.#capacity() - this.#held.size
@@ -211,12 +254,16 @@ export class Contributor {
       try {
         units = (await this.#client.lease(Math.min(want, 16), backends)).units
         this.#leaseBackoff = 1000
+        this.#hubReachable = true
       } catch (error) {
+        if (error instanceof MeshworkError && error.code === 'network') this.#hubReachable = false
         this.#status = this.#online ? `Hub unreachable, retrying (${describe(error)})` : 'Offline: finishing leased units'
         this.#schedulePump(this.#leaseBackoff)
         this.#leaseBackoff = Math.min(30_000, this.#leaseBackoff * 2)
         return
       }
+      // Durable before computing: a reload or a lost network keeps these units (see storage/leases.ts).
+      await putLeases(units).catch(() => undefined)
       if (!this.#running) return
       if (!units.length) {
         this.#status = this.#held.size ? '' : 'No work available right now; checking again shortly'
@@ -255,10 +302,16 @@ export class Contributor {
       inputs = await Promise.all(unit.inputs.map((hash) => this.#cache.get(hash, load)))
     } catch (error) {
       this.#notice = `Could not fetch the inputs of unit ${unit.unitId}: ${describe(error)}`
+      if (error instanceof MeshworkError && !error.transient) await deleteLease(unit.unitId).catch(() => undefined)
       return
     }
     const pool = this.#pool
-    if (!this.#running || !pool) return
+    if (!this.#running || !pool || this.#finishing) return
+    if (unit.deadline <= Date.now()) {
+      // Too late: the hub has re-issued it to someone else.
+      await deleteLease(unit.unitId).catch(() => undefined)
+      return
+    }
     const task = this.#task(unit.unitId)
     if (task) task.phase = 'queued'
     let backend = this.#backend?.kind ?? 'cpu'
@@ -280,11 +333,15 @@ export class Contributor {
       outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, backend }, hooks)
     }
     if (!outcome.ok) {
-      if (outcome.code !== 'cancelled') this.#notice = `Unit ${unit.unitId} failed: ${outcome.message}`
+      if (outcome.code !== 'cancelled') {
+        this.#notice = `Unit ${unit.unitId} failed: ${outcome.message}`
+        await deleteLease(unit.unitId).catch(() => undefined)
+      }
       return
     }
-    // Durable before anything else: the result is in IndexedDB before the upload starts.
-    await putOutbox({
+    // Durable before anything else: the result is in IndexedDB (and the unit out of the lease buffer) before the
+    // upload starts.
+    await completeLease({
       resultId: crypto.randomUUID(),
       unitId: unit.unitId,
       jobId: unit.jobId,
@@ -298,6 +355,8 @@ export class Contributor {
     })
     this.#waiting += 1
     this.#uploader?.kick()
+    // Offline: the service worker uploads it on Background Sync even if this page is closed first.
+    if (!this.#online) void requestOutboxSync()
   }
 }
 

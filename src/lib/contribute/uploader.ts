@@ -25,6 +25,7 @@ export class Uploader {
   #draining = false
   #again = false
   #stopped = false
+  #oneShot = false
   readonly #onOnline = () => this.kick(true)
 
   constructor(client: HubClient, options: UploaderOptions = {}) {
@@ -45,6 +46,12 @@ export class Uploader {
     clearTimeout(this.#timer)
     this.#timer = undefined
     void this.#drain()
+  }
+
+  /** One pass over the outbox (the service worker's Background Sync): resolves when it ends and schedules no retry. */
+  async drainOnce(): Promise<void> {
+    this.#oneShot = true
+    await this.#drain()
   }
 
   /** Stops retrying (the outbox keeps its entries for the next visit). */
@@ -87,7 +94,7 @@ export class Uploader {
     } finally {
       this.#draining = false
     }
-    if (failed && !this.#stopped) {
+    if (failed && !this.#stopped && !this.#oneShot) {
       const delay = this.#backoff
       this.#backoff = Math.min(this.#options.maxBackoffMs, this.#backoff * 2)
       this.#timer = setTimeout(() => this.kick(), delay)

@@ -1,6 +1,6 @@
 /**
  * The app's IndexedDB database, through idb: the device key, the result outbox, verified input blobs (the device's
- * cache, which it also serves to peers) and bandwidth receipts waiting for upload. Schema changes bump
+ * cache, which it also serves to peers), bandwidth receipts waiting for upload and the leased units this device holds. Schema changes bump
  * DB_VERSION and add a step to `upgrade`, never rewrite an old one.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
@@ -45,15 +45,23 @@ export interface PendingReceipt {
   createdAt: number
 }
 
+/** A leased unit this device holds: kept so that a reload, or opening the app offline, still computes it. */
+export interface StoredLease {
+  unitId: string
+  unit: import('../../../protocol/index.ts').LeasedUnit
+  storedAt: number
+}
+
 interface MeshworkDB extends DBSchema {
   device: { key: string; value: StoredDeviceKey }
   outbox: { key: string; value: OutboxEntry; indexes: { createdAt: number } }
   blobs: { key: string; value: StoredBlob; indexes: { usedAt: number } }
   receipts: { key: string; value: PendingReceipt }
+  leases: { key: string; value: StoredLease }
 }
 
 export const DB_NAME = 'meshwork'
-const DB_VERSION = 2
+const DB_VERSION = 3
 
 let dbPromise: Promise<IDBPDatabase<MeshworkDB>> | undefined
 
@@ -69,6 +77,7 @@ export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
         db.createObjectStore('blobs', { keyPath: 'hash' }).createIndex('usedAt', 'usedAt')
         db.createObjectStore('receipts', { keyPath: 'receiptId' })
       }
+      if (oldVersion < 3) db.createObjectStore('leases', { keyPath: 'unitId' })
     },
     blocking() {
       // A newer version of the app wants to upgrade: let it.

@@ -1,0 +1,79 @@
+/**
+ * The installed-app side of the page: registers the service worker with workbox-window, offers Install when the
+ * browser allows it, and when a new version is deployed says so and applies it only when the person agrees, after
+ * the units that are computing have finished (their results are in the outbox, which survives the reload).
+ */
+import { Workbox } from 'workbox-window'
+import type { Contributor } from '../contribute/index.ts'
+
+/** How often an open page looks for a new version. */
+const UPDATE_CHECK_MS = 30 * 60 * 1000
+
+interface BeforeInstallPromptEvent extends Event {
+  prompt(): Promise<void>
+  userChoice: Promise<{ outcome: 'accepted' | 'dismissed' }>
+}
+
+export class AppShell {
+  #updateReady = $state(false)
+  #updating = $state(false)
+  #installable = $state(false)
+  #installPrompt: BeforeInstallPromptEvent | undefined
+  #workbox: Workbox | undefined
+
+  /** A new version is installed and waits for the person's go-ahead. */
+  get updateReady() { return this.#updateReady }
+  /** The person accepted the update; running units are finishing. */
+  get updating() { return this.#updating }
+  /** The browser lets this page offer installation. */
+  get installable() { return this.#installable }
+
+  /** Registers the service worker (production builds on a secure origin only) and listens for install prompts. */
+  register(): void {
+    addEventListener('beforeinstallprompt', (event) => {
+      event.preventDefault()
+      this.#installPrompt = event as BeforeInstallPromptEvent
+      this.#installable = true
+    })
+    addEventListener('appinstalled', () => {
+      this.#installPrompt = undefined
+      this.#installable = false
+    })
+    if (!import.meta.env.PROD || !('serviceWorker' in navigator) || !isSecureContext) return
+    const workbox = new Workbox('/sw.js', { scope: '/' })
+    this.#workbox = workbox
+    workbox.addEventListener('waiting', () => (this.#updateReady = true))
+    // The new worker took over (after our go-ahead): load the new version.
+    workbox.addEventListener('controlling', (event) => {
+      if (event.isUpdate) location.reload()
+    })
+    void workbox.register().catch((error) => console.warn('Service worker registration failed:', error))
+    setInterval(() => void this.checkForUpdate(), UPDATE_CHECK_MS)
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') void this.checkForUpdate()
+    })
+  }
+
+  /** Asks the server whether a new version is deployed. */
+  async checkForUpdate(): Promise<void> {
+    await this.#workbox?.update().catch(() => undefined)
+  }
+
+  /** Applies a waiting update: running units finish first, then the new version takes over and the page reloads. */
+  async applyUpdate(contributor: Contributor): Promise<void> {
+    if (!this.#workbox || this.#updating) return
+    this.#updating = true
+    await contributor.finishForUpdate()
+    this.#workbox.messageSkipWaiting()
+  }
+
+  /** Shows the browser's install dialog. */
+  async install(): Promise<void> {
+    const prompt = this.#installPrompt
+    if (!prompt) return
+    await prompt.prompt()
+    const { outcome } = await prompt.userChoice
+    if (outcome === 'accepted') this.#installable = false
+    this.#installPrompt = undefined
+  }
+}
