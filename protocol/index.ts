@@ -36,6 +36,9 @@ export {
   JobProgress,
   JobList,
   BlobUploadResponse,
+  PartnerId,
+  PartnerReport,
+  CurrentWork,
   Health,
   HubConfig,
   HubStats,
@@ -44,3 +47,5 @@ export {
 } from './schemas.ts'
 export { generateDeviceKey, signRequest } from './sign-request.ts'
 export type { DeviceKey, SignRequestParameters } from './sign-request.ts'
+export { PARTNER_ID_PATTERN, PARTNER_ID_RULE, WIDGET_MESSAGE_SOURCE, WIDGET_EVENT_TYPES } from './widget.ts'
+export type { WidgetEventType, WidgetMessage, WidgetState } from './widget.ts'

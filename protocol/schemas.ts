@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { MAX_LEASE_UNITS } from './limits.ts'
+import { PARTNER_ID_PATTERN, PARTNER_ID_RULE } from './widget.ts'
 
 export const API_PREFIX = '/api/v1'
 
@@ -19,6 +20,9 @@ export const WorkloadId = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a 
 export const UnitId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a unit id (1 to 64 of A-Z a-z 0-9 _ -)')
 export const JobId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a job id (1 to 64 of A-Z a-z 0-9 _ -)')
 
+/** The partner site whose widget the work was done through (see protocol/widget.ts). */
+export const PartnerId = z.string().regex(PARTNER_ID_PATTERN, `must be a partner id (${PARTNER_ID_RULE})`)
+
 export const ResultState = z.enum(['returned', 'valid', 'invalid'])
 export type ResultState = z.infer<typeof ResultState>
 
@@ -27,6 +31,8 @@ export type ResultState = z.infer<typeof ResultState>
 export const LeaseRequest = z.strictObject({
   max: z.int().min(1).max(MAX_LEASE_UNITS),
   backends: z.array(Backend).min(1).max(2),
+  /** Set by a partner's widget: the units are leased through that partner's site, and their credit records it. */
+  partner: PartnerId.optional(),
 })
 export type LeaseRequest = z.infer<typeof LeaseRequest>
 
@@ -56,6 +62,8 @@ export const ResultSubmission = z.strictObject({
   output: z.base64(),
   elapsedMs: z.int().min(0).max(7 * 24 * 3600 * 1000),
   backend: Backend,
+  /** The partner the unit was leased through; when absent, the hub takes the one of this device's lease. */
+  partner: PartnerId.optional(),
 })
 export type ResultSubmission = z.infer<typeof ResultSubmission>
 
@@ -137,6 +145,22 @@ export const JobList = z.object({ jobs: z.array(JobProgress) })
 
 export const BlobUploadResponse = z.object({ hash: Hash, size: z.int() })
 
+/** `GET /api/v1/partners` (job owner): verified work done through each partner's widget. */
+export const PartnerReport = z.object({
+  partners: z.array(
+    z.object({
+      partner: PartnerId,
+      /** Verified units credited through this partner's widget. */
+      units: z.int(),
+      /** Their credit in flops (the sum of their ledger rows). */
+      creditFlops: z.number(),
+      /** Distinct devices (widget visitors) that earned it. */
+      devices: z.int(),
+    }),
+  ),
+})
+export type PartnerReport = z.infer<typeof PartnerReport>
+
 // ---- hub ----
 
 export const Health = z.object({
@@ -153,6 +177,21 @@ export const HubConfig = z.object({
   credit: z.object({ unit: z.string(), flopsPerUnit: z.number() }),
 })
 export type HubConfig = z.infer<typeof HubConfig>
+
+/** `GET /api/v1/work/current`: the job new units come from now, so a volunteer sees what runs before starting. */
+export const CurrentWork = z.object({
+  job: z
+    .object({
+      id: JobId,
+      workload: WorkloadId,
+      /** The workload's title, e.g. "Dense matrix multiply". */
+      title: z.string(),
+      /** The job owner's label, if the job has one. */
+      label: z.string().nullable(),
+    })
+    .nullable(),
+})
+export type CurrentWork = z.infer<typeof CurrentWork>
 
 /** `GET /api/v1/stats` (job owner): what the hub served over HTTP and the state of its peer network. */
 export const HubStats = z.object({

@@ -119,6 +119,7 @@ export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestO
         backend: submission.backend,
         elapsedMs: submission.elapsedMs,
         receivedAt: now,
+        partner: submission.partner,
       })
       if (outcome.kind === 'rejected') throw new MeshworkError(outcome.message, { code: outcome.code })
       return { resultId: submission.resultId, state: outcome.state, duplicate: outcome.kind === 'duplicate' }

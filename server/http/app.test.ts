@@ -19,6 +19,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dist.dir, 'manifest.webmanifest'), '{}')
   fs.writeFileSync(path.join(dist.dir, 'assets', 'index-abc123.js'), 'export {}')
   fs.writeFileSync(path.join(dist.dir, 'assets', 'kernel-abc123.wasm'), new Uint8Array([0, 97, 115, 109]))
+  fs.writeFileSync(path.join(dist.dir, 'widget.js'), '(()=>{})()')
+  fs.writeFileSync(path.join(dist.dir, 'embed.html'), '<!doctype html><title>Meshwork widget</title>')
   t = await startTestHub({ staticDir: dist.dir })
 })
 
@@ -43,13 +45,17 @@ describe('OpenAPI document', () => {
       .filter((r) => r.path.startsWith('/api/v1/') && !r.path.endsWith('*') && r.method !== 'ALL')
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
-    expect(served.length).toBe(22)
+    expect(served.length).toBe(24)
     expect(new Set(documented)).toEqual(new Set(served))
     expect(documented).toEqual(
       expect.arrayContaining(['GET /api/v1/p2p', 'POST /api/v1/receipts', 'GET /api/v1/stats', 'GET /api/v1/auth/nonce', 'POST /api/v1/auth/siwe', 'GET /api/v1/wallet']),
     )
     expect(doc.paths['/api/v1/auth/siwe'].post.security).toEqual([{ deviceKey: [], deviceTime: [], deviceSignature: [] }])
     expect(doc.paths['/api/v1/stats'].get.security).toEqual([{ ownerToken: [] }])
+    expect(doc.paths['/api/v1/partners'].get.security).toEqual([{ ownerToken: [] }])
+    expect(JSON.stringify(doc.paths['/api/v1/partners'].get.responses['200'])).toContain('"creditFlops"')
+    expect(doc.paths['/api/v1/work/current'].get.security).toEqual([])
+    expect(JSON.stringify(doc.paths['/api/v1/work/lease'].post.requestBody)).toContain('"partner"')
     expect(doc.paths['/api/v1/p2p'].get.security).toEqual([])
     expect(JSON.stringify(doc.paths['/api/v1/receipts'].post.requestBody)).toContain('"receiptId"')
 
@@ -121,6 +127,31 @@ describe('static app', () => {
     expect(await deep.text()).toContain('<title>Meshwork</title>')
     expect((await fetch(`${t.url}/assets/gone-123.js`)).status).toBe(404)
     expect(await (await fetch(`${t.url}/..%2f..%2fetc%2fpasswd`)).text()).toContain('<title>Meshwork</title>')
+  })
+
+  it('serves the partner widget to any origin and lets any site frame the embed page', async () => {
+    const loader = await fetch(`${t.url}/widget.js`, { headers: { origin: 'https://partner.example' } })
+    expect(loader.status).toBe(200)
+    expect(loader.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    expect(loader.headers.get('access-control-allow-origin')).toBe('*')
+    expect(loader.headers.get('cross-origin-resource-policy')).toBe('cross-origin')
+    expect(loader.headers.get('cache-control')).toBe('public, max-age=300')
+    const embed = await fetch(`${t.url}/embed.html?partner=example-news`)
+    expect(embed.status).toBe(200)
+    expect(await embed.text()).toContain('<title>Meshwork widget</title>')
+    expect(embed.headers.get('x-frame-options')).toBeNull()
+    expect(embed.headers.get('content-security-policy')).toBe('frame-ancestors *')
+  })
+
+  it('answers a missing widget.js with 404, not the app page', async () => {
+    const bare = await startTestHub()
+    try {
+      const response = await fetch(`${bare.url}/widget.js`)
+      expect(response.status).toBe(404)
+      expect(await response.text()).toContain('npm run build')
+    } finally {
+      await bare.close()
+    }
   })
 
   it('says to run the build when there is no built app', async () => {

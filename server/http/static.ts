@@ -3,6 +3,10 @@
  * under `/assets/`: those names are content-hashed by the build, so a miss there is a real 404 (an HTML page in place
  * of a script would only produce a confusing MIME error in the browser). Hashed assets are cached for a year;
  * `index.html` and `sw.js` are revalidated on every load so a new deploy is picked up.
+ *
+ * The partner widget (issue 5): `widget.js` is loaded by partners' pages from other origins, so it is served to any
+ * origin (CORS and CORP) with a short cache, and is a real 404 when missing; `embed.html` is framed by those pages, so
+ * it says explicitly that any site may frame it.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -42,6 +46,18 @@ export function mimeType(file: string): string {
   return MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream'
 }
 
+/** Headers of the partner widget's files, beside the usual ones. */
+const WIDGET_HEADERS: Record<string, Record<string, string>> = {
+  // A new loader reaches partners' visitors within five minutes; its name cannot carry a hash, partners paste it.
+  '/widget.js': {
+    'cache-control': 'public, max-age=300',
+    'access-control-allow-origin': '*',
+    'cross-origin-resource-policy': 'cross-origin',
+  },
+  // Framed by partner sites: no X-Frame-Options, and frame-ancestors says so explicitly.
+  '/embed.html': { 'content-security-policy': 'frame-ancestors *' },
+}
+
 function cacheControl(urlPath: string): string {
   if (urlPath.startsWith('/assets/')) return 'public, max-age=31536000, immutable'
   if (urlPath === '/' || urlPath.endsWith('.html') || urlPath === '/sw.js') return 'no-cache'
@@ -76,9 +92,11 @@ export function createStaticHandler(dir: string): (c: Context) => Promise<Respon
         'content-type': mimeType(file),
         'cache-control': cacheControl(urlPath),
         'x-content-type-options': 'nosniff',
+        ...WIDGET_HEADERS[urlPath],
       })
     }
     if (urlPath.startsWith('/assets/')) return c.text(`No asset ${urlPath} in this build.`, 404)
+    if (urlPath === '/widget.js') return c.text('No widget.js in this build: run `npm run build`.', 404, WIDGET_HEADERS[urlPath])
     const index = await readFileIfExists(path.join(root, 'index.html'))
     if (!index) return c.html(NOT_BUILT, 200, { 'cache-control': 'no-cache' })
     return c.body(index as Uint8Array<ArrayBuffer>, 200, { 'content-type': MIME['.html'], 'cache-control': 'no-cache' })

@@ -14,13 +14,15 @@ export interface LeaseWorkParameters {
   backends: Backend[]
   /** How long the device has to return each unit. */
   leaseMs: number
+  /** The partner site whose widget asks (recorded on the lease, and on the results through it). */
+  partner?: string
   /** @default Date.now() */
   now?: number
 }
 
 /** Leases up to `max` units to a device: oldest job first, never a unit it already returned a result for. */
-export async function leaseWork(store: Store, { deviceId, max, leaseMs, now = Date.now() }: LeaseWorkParameters): Promise<LeasedUnit[]> {
-  const units = await store.leaseUnits({ deviceId, max, now, deadline: now + leaseMs })
+export async function leaseWork(store: Store, { deviceId, max, leaseMs, partner, now = Date.now() }: LeaseWorkParameters): Promise<LeasedUnit[]> {
+  const units = await store.leaseUnits({ deviceId, max, now, deadline: now + leaseMs, partner })
   return units.map((u) => ({
     unitId: u.id,
     jobId: u.jobId,

@@ -19,4 +19,6 @@ export type {
   LedgerEntry,
   DeviceSummary,
   DeviceResultRecord,
+  PartnerTotals,
+  CurrentJob,
 } from './types.ts'

@@ -8,6 +8,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import type {
   CreditCandidate,
+  CurrentJob,
   DeviceResultRecord,
   DeviceSummary,
   JobRecord,
@@ -17,6 +18,7 @@ import type {
   LedgerKind,
   NewJob,
   NewUnit,
+  PartnerTotals,
   PendingResult,
   ReceiptOutcome,
   RecordReceiptsParameters,
@@ -171,6 +173,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE device_wallets (device_id TEXT PRIMARY KEY, address TEXT NOT NULL, linked_at INTEGER NOT NULL);
   CREATE INDEX device_wallets_address ON device_wallets (address);
+  `,
+  // 4: partner attribution (issue 5): the partner site whose widget leased a unit, and whose widget a result came through.
+  /* sql */ `
+  ALTER TABLE leases ADD COLUMN partner TEXT;
+  ALTER TABLE results ADD COLUMN partner TEXT;
+  CREATE INDEX results_partner ON results (partner) WHERE partner IS NOT NULL;
   `,
 ]
 
@@ -415,6 +423,12 @@ export class SqliteStore implements Store {
     return row.n
   }
 
+  async currentJob(): Promise<CurrentJob | undefined> {
+    // The job leaseUnits takes units from first (jobs_open serves this).
+    const row = this.#sql(`SELECT id, workload, label FROM jobs WHERE state = 'open' ORDER BY seq LIMIT 1`).get() as { id: string; workload: string; label: string | null } | undefined
+    return row && { id: row.id, workload: row.workload, label: row.label }
+  }
+
   async getUnit(id: string): Promise<UnitRecord | undefined> {
     const row = this.#sql(`SELECT ${UNIT_COLUMNS} FROM units u JOIN jobs j ON j.id = u.job_id WHERE u.id = ?`).get(id) as
       | UnitRow
@@ -433,7 +447,7 @@ export class SqliteStore implements Store {
     return out
   }
 
-  async leaseUnits({ deviceId, max, now, deadline }: LeaseUnitsParameters): Promise<UnitRecord[]> {
+  async leaseUnits({ deviceId, max, now, deadline, partner }: LeaseUnitsParameters): Promise<UnitRecord[]> {
     const pick = this.#sql(
       `SELECT ${UNIT_COLUMNS} FROM jobs j JOIN units u ON u.job_id = j.id
        WHERE j.state = 'open'
@@ -447,13 +461,13 @@ export class SqliteStore implements Store {
       `UPDATE units SET state = 'leased', lease_device = @deviceId, deadline = @deadline, attempts = attempts + 1 WHERE id = @id`,
     )
     const remember = this.#sql(
-      'INSERT INTO leases (unit_id, device_id, leased_at, deadline) VALUES (@id, @deviceId, @now, @deadline)',
+      'INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner) VALUES (@id, @deviceId, @now, @deadline, @partner)',
     )
     return this.#db.transaction(() => {
       const rows = pick.all({ deviceId, now, max }) as UnitRow[]
       for (const row of rows) {
         mark.run({ id: row.id, deviceId, deadline })
-        remember.run({ id: row.id, deviceId, now, deadline })
+        remember.run({ id: row.id, deviceId, now, deadline, partner: partner ?? null })
       }
       return rows.map((row) => ({
         ...toUnit(row),
@@ -475,9 +489,11 @@ export class SqliteStore implements Store {
     const unitState = this.#sql('SELECT state FROM units WHERE id = ?')
     const leased = this.#sql('SELECT 1 FROM leases WHERE unit_id = ? AND device_id = ? LIMIT 1')
     const earlier = this.#sql('SELECT id, state FROM results WHERE unit_id = ? AND device_id = ? LIMIT 1')
+    // Without a partner in the submission, the result keeps the partner its unit was leased through by this device.
     const insert = this.#sql(
-      `INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at)
-       VALUES (@resultId, @unitId, @deviceId, 'returned', @output, @backend, @elapsedMs, @receivedAt)`,
+      `INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at, partner)
+       VALUES (@resultId, @unitId, @deviceId, 'returned', @output, @backend, @elapsedMs, @receivedAt,
+         COALESCE(@partner, (SELECT partner FROM leases WHERE unit_id = @unitId AND device_id = @deviceId ORDER BY id DESC LIMIT 1)))`,
     )
     const returned = this.#sql(
       `UPDATE units SET state = 'returned', lease_device = NULL, deadline = NULL WHERE id = ? AND state != 'done'`,
@@ -512,7 +528,7 @@ export class SqliteStore implements Store {
             message: `This device already returned result ${prior.id} (${prior.state}) for unit ${item.unitId}; one result per unit and device.`,
           }
         }
-        insert.run({ ...item, output: asBuffer(item.output) })
+        insert.run({ ...item, output: asBuffer(item.output), partner: item.partner ?? null })
         returned.run(item.unitId)
         touch.run(item.deviceId, item.receivedAt, item.receivedAt)
         return { kind: 'accepted', state: 'returned' }
@@ -756,6 +772,16 @@ export class SqliteStore implements Store {
       amountFlops: r.amount_flops,
       createdAt: r.created_at,
     }))
+  }
+
+  async partnerTotals(): Promise<PartnerTotals[]> {
+    const rows = this.#sql(
+        `SELECT r.partner, COUNT(*) AS units, SUM(l.amount_flops) AS credit, COUNT(DISTINCT r.device_id) AS devices
+         FROM results r JOIN ledger l ON l.result_id = r.id
+         WHERE r.partner IS NOT NULL GROUP BY r.partner ORDER BY credit DESC, r.partner`,
+      )
+      .all() as { partner: string; units: number; credit: number; devices: number }[]
+    return rows.map((r) => ({ partner: r.partner, units: r.units, creditFlops: r.credit, devices: r.devices }))
   }
 
   async counts(): Promise<StoreCounts> {

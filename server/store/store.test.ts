@@ -211,3 +211,39 @@ describe('SQLite store: schema migrations', () => {
     }
   })
 })
+
+describe('SQLite store: partner attribution (schema 4)', () => {
+  it('leaves results from before partners unattributed, and attributes new ones through their lease', async () => {
+    const tmp = tempDir()
+    const file = path.join(tmp.dir, 'v3.sqlite')
+    try {
+      // A hub database at schema 3 with one credited result from the app.
+      const old = new Database(file)
+      for (const sql of MIGRATIONS.slice(0, 3)) old.exec(sql)
+      old.pragma('user_version = 3')
+      old.exec(`
+        INSERT INTO jobs (id, workload, version, state, params, created_at) VALUES ('j0', 'matmul', 1, 'done', '{}', 1);
+        INSERT INTO units (id, job_id, idx, state, cost_flops, spec, inputs) VALUES ('u0', 'j0', 0, 'done', 1000, '{}', '[]');
+        INSERT INTO leases (unit_id, device_id, leased_at, deadline) VALUES ('u0', '${B}', 1, 2);
+        INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at, validated_at, credited_at)
+          VALUES ('r0', 'u0', '${B}', 'valid', x'00', 'cpu', 1, 1, 1, 1);
+        INSERT INTO ledger (device_id, kind, result_id, amount_flops, created_at) VALUES ('${B}', 'compute', 'r0', 1000, 1);
+      `)
+      old.close()
+
+      await store.close()
+      store = openSqliteStore(file)
+      ingest = createIngest(store)
+      expect(await store.partnerTotals()).toEqual([])
+      await job({ m: 32, n: 32, k: 32, tile: 32 })
+      const [unit] = await leaseWork(store, { deviceId: A, max: 1, backends: ['cpu'], leaseMs: LEASE_MS, partner: 'example-news' })
+      await submit(A, unit, await correctOutput(unit))
+      await validateResults(store)
+      await creditResults(store)
+      expect(await store.partnerTotals()).toEqual([{ partner: 'example-news', units: 1, creditFlops: 2 * 32 * 32 * 32, devices: 1 }])
+      expect((await store.deviceSummary(B)).creditFlops).toBe(1000)
+    } finally {
+      tmp.remove()
+    }
+  })
+})

@@ -79,6 +79,8 @@ export interface LeaseUnitsParameters {
   now: number
   /** Deadline given to every unit of this lease, ms since the epoch. */
   deadline: number
+  /** The partner site whose widget asks for the units (see protocol/widget.ts); recorded on the lease. */
+  partner?: string
 }
 
 /** A result to store; `output` is already checked against the unit's output size. */
@@ -90,6 +92,11 @@ export interface ResultInsert {
   backend: Backend
   elapsedMs: number
   receivedAt: number
+  /**
+   * The partner site whose widget the result was computed through; when absent, the partner of this device's latest
+   * lease of the unit (none for the app's own leases).
+   */
+  partner?: string
 }
 
 /** What happened to one result of a batch; rejections are data so one bad result does not fail its batch. */
@@ -205,6 +212,24 @@ export interface DeviceResultRecord {
   validatedAt: number | null
 }
 
+/** Verified work done through one partner's widget. */
+export interface PartnerTotals {
+  partner: string
+  /** Credited (verified) results whose unit was computed through this partner's widget. */
+  units: number
+  /** Their credit in flops: the sum of their ledger rows. */
+  creditFlops: number
+  /** Distinct devices that earned it. */
+  devices: number
+}
+
+/** The job new units come from now. */
+export interface CurrentJob {
+  id: string
+  workload: string
+  label: string | null
+}
+
 /** Row counts, for health, metrics and tests that check nothing was stored. */
 export interface StoreCounts {
   jobs: number
@@ -258,6 +283,8 @@ export interface Store {
   listJobs(limit: number): Promise<JobRecord[]>
   /** How many demo jobs are still open. */
   countOpenDemoJobs(): Promise<number>
+  /** The oldest open job (the one `leaseUnits` takes units from first), or undefined when every job is done. */
+  currentJob(): Promise<CurrentJob | undefined>
   getUnit(id: string): Promise<UnitRecord | undefined>
   /** The canonical output of each unit of a job, by unit index; undefined where a unit is not done. */
   jobOutputs(jobId: string): Promise<(Uint8Array | undefined)[]>
@@ -298,6 +325,9 @@ export interface Store {
   deviceResults(deviceId: string, limit: number): Promise<DeviceResultRecord[]>
   /** A device's last `limit` ledger entries, oldest first. */
   deviceLedger(deviceId: string, limit: number): Promise<LedgerEntry[]>
+
+  /** Credited work per partner (results computed through a partner's widget), most credit first. */
+  partnerTotals(): Promise<PartnerTotals[]>
 
   counts(): Promise<StoreCounts>
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { MeshworkError } from '../../../protocol/errors.ts'
 import { MAX_BLOB_UPLOAD_BYTES, MAX_JSON_BODY_BYTES } from '../../../protocol/limits.ts'
-import { BlobUploadResponse, CreateJobRequest, HubStats, JobId, JobList, JobProgress } from '../../../protocol/schemas.ts'
+import { BlobUploadResponse, CreateJobRequest, HubStats, JobId, JobList, JobProgress, PartnerReport } from '../../../protocol/schemas.ts'
 import { getWorkload } from '../../../workloads/registry.ts'
 import { createJob } from '../../create-job.ts'
 import type { ApiContext } from '../context.ts'
@@ -112,6 +112,22 @@ export function ownerRoutes(ctx: ApiContext): AnyRoute[] {
         }
         const bytes = workload.assemble(job.params, outputs as Uint8Array[])
         return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' })
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/partners',
+      operationId: 'partnerReport',
+      summary: 'Verified work done through each partner site\'s widget',
+      description:
+        'One row per partner id that partner widgets sent with their leases and results: the verified (credited) units, ' +
+        'their credit in flops and the distinct devices that earned it, most credit first. Work done in the app itself ' +
+        'has no partner and is not listed.',
+      tag: 'owner',
+      auth: 'owner',
+      response: { status: 200, description: 'Totals per partner.', json: PartnerReport },
+      async handle({ c }) {
+        return c.json({ partners: await ctx.store.partnerTotals() } satisfies PartnerReport)
       },
     }),
     defineRoute({

@@ -2,8 +2,8 @@
 import { z } from 'zod'
 import { MeshworkError } from '../../../protocol/errors.ts'
 import { P2PConfig } from '../../../protocol/p2p.ts'
-import { Hash, Health, HubConfig } from '../../../protocol/schemas.ts'
-import { workloads } from '../../../workloads/registry.ts'
+import { CurrentWork, Hash, Health, HubConfig } from '../../../protocol/schemas.ts'
+import { getWorkload, workloads } from '../../../workloads/registry.ts'
 import { disabledP2PConfig, p2pConfig } from '../../p2p/p2p-config.ts'
 import type { ApiContext } from '../context.ts'
 import { defineRoute, type AnyRoute } from '../route.ts'
@@ -41,6 +41,24 @@ export function publicRoutes(ctx: ApiContext): AnyRoute[] {
           workloads: [...workloads.values()].map(({ descriptor: d }) => ({ id: d.id, version: d.version, title: d.title, description: d.description })),
           credit: CREDIT_UNIT,
         } satisfies HubConfig),
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/work/current',
+      operationId: 'currentWork',
+      summary: 'The job new units come from now',
+      description:
+        'So a volunteer sees what would run before pressing Start (the partner widget shows it): the oldest open job, ' +
+        'which units are leased from first, with its workload\'s title and the owner\'s label; `job: null` when every job is done.',
+      tag: 'hub',
+      auth: 'public',
+      response: { status: 200, description: 'The current job, or null.', json: CurrentWork },
+      async handle({ c }) {
+        const job = await ctx.store.currentJob()
+        if (!job) return c.json({ job: null } satisfies CurrentWork)
+        const title = getWorkload(job.workload)?.descriptor.title ?? job.workload
+        return c.json({ job: { id: job.id, workload: job.workload, title, label: job.label } } satisfies CurrentWork)
+      },
     }),
     defineRoute({
       method: 'GET',

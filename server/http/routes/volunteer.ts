@@ -33,13 +33,22 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       path: '/work/lease',
       operationId: 'leaseWork',
       summary: 'Lease units to compute',
-      description: 'Leases up to `max` units, each with a deadline; `units` is empty when there is no work.',
+      description:
+        'Leases up to `max` units, each with a deadline; `units` is empty when there is no work. A partner\'s widget sends ' +
+        '`partner`: the lease records it, and so do the results returned for these units (see GET /partners).',
       tag: 'volunteer',
       auth: 'device',
       body: { kind: 'json', schema: LeaseRequest, limit: MAX_JSON_BODY_BYTES },
       response: { status: 200, description: 'The leased units.', json: LeaseResponse },
       async handle({ c, body, deviceId }) {
-        const units = await leaseWork(ctx.store, { deviceId, max: body.max, backends: body.backends, leaseMs: ctx.leaseMs, now: ctx.now() })
+        const units = await leaseWork(ctx.store, {
+          deviceId,
+          max: body.max,
+          backends: body.backends,
+          leaseMs: ctx.leaseMs,
+          partner: body.partner,
+          now: ctx.now(),
+        })
         return c.json({ units } satisfies LeaseResponse)
       },
     }),
@@ -50,7 +59,8 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       summary: 'Return a computed result',
       description:
         'Answers only after the result is durably stored. Re-sending the same `resultId` is harmless (`duplicate: true`). ' +
-        'Accepted only for a unit leased to this device, with exactly the output size the unit needs.',
+        'Accepted only for a unit leased to this device, with exactly the output size the unit needs. `partner` records ' +
+        'the partner site whose widget computed it; without it, the result takes the partner of its lease.',
       tag: 'volunteer',
       auth: 'device',
       body: { kind: 'json', schema: ResultSubmission, limit: MAX_RESULT_BODY_BYTES },
