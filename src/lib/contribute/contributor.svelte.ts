@@ -55,6 +55,8 @@ export class Contributor {
   readonly #settings: Settings
   readonly #peers: PeerNetwork | undefined
   readonly #baseUrl: string
+  readonly #partner: string | undefined
+  #completed = $state(0)
   #client: HubClient | undefined
   #uploader: Uploader | undefined
   #pool: WorkerPool | undefined
@@ -68,10 +70,16 @@ export class Contributor {
   /** Finishing running units before an update: lease nothing, start nothing new. */
   #finishing = false
 
-  constructor(settings: Settings, peers?: PeerNetwork, baseUrl = '') {
+  /**
+   * @param baseUrl the hub's origin. @default '' (same origin)
+   * @param partner the partner site whose widget runs this (src/embed/): leases and results carry it, so its
+   *   credit is attributed to that partner. @default undefined (the app itself)
+   */
+  constructor(settings: Settings, peers?: PeerNetwork, baseUrl = '', partner?: string) {
     this.#settings = settings
     this.#peers = peers
     this.#baseUrl = baseUrl
+    this.#partner = partner
     globalThis.addEventListener?.('online', () => {
       this.#online = true
       this.#leaseBackoff = 1000
@@ -97,6 +105,8 @@ export class Contributor {
   }
   get computing() { return this.#tasks.filter((t) => t.phase === 'computing').length }
   get client() { return this.#client }
+  /** Units this page computed and put in the outbox since it loaded. */
+  get completed() { return this.#completed }
 
   /** On page load: upload results left from an earlier visit and show this device's totals. Computes nothing. */
   async resume(): Promise<void> {
@@ -204,7 +214,7 @@ export class Contributor {
 
   #connect(key: Awaited<ReturnType<typeof ensureDeviceKey>>): void {
     if (this.#client) return
-    this.#client = new HubClient(key, { baseUrl: this.#baseUrl })
+    this.#client = new HubClient(key, { baseUrl: this.#baseUrl, partner: this.#partner })
     this.#uploader = new Uploader(this.#client, {
       onChange: ({ waiting, acked, dropped }) => {
         this.#waiting = waiting
@@ -352,7 +362,9 @@ export class Contributor {
       costFlops: unit.costFlops,
       createdAt: Date.now(),
       attempts: 0,
+      ...(this.#partner ? { partner: this.#partner } : {}),
     })
+    this.#completed += 1
     this.#waiting += 1
     this.#uploader?.kick()
     // Offline: the service worker uploads it on Background Sync even if this page is closed first.

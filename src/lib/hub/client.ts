@@ -29,6 +29,8 @@ export interface HubClientOptions {
   baseUrl?: string
   /** @default globalThis.fetch */
   fetch?: typeof fetch
+  /** The partner site whose widget leases through this client (protocol/widget.ts). @default undefined (none) */
+  partner?: string
 }
 
 export interface SubmitParameters {
@@ -37,6 +39,8 @@ export interface SubmitParameters {
   output: Uint8Array
   elapsedMs: number
   backend: Backend
+  /** The partner the unit was leased through, if any. */
+  partner?: string
 }
 
 /** A signed client for one device. */
@@ -44,10 +48,12 @@ export class HubClient {
   readonly #key: DeviceKey | undefined
   readonly #base: string
   readonly #fetch: typeof fetch
+  readonly #partner: string | undefined
 
   constructor(key: DeviceKey | undefined, options: HubClientOptions = {}) {
     this.#key = key
     this.#base = options.baseUrl ?? ''
+    this.#partner = options.partner
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   }
 
@@ -58,12 +64,19 @@ export class HubClient {
 
   /** Leases up to `max` units this device can run. */
   lease(max: number, backends: Backend[]): Promise<LeaseResponse> {
-    return this.#json('POST', '/work/lease', LeaseResponse, { max, backends })
+    return this.#json('POST', '/work/lease', LeaseResponse, { max, backends, ...(this.#partner ? { partner: this.#partner } : {}) })
   }
 
   /** Uploads one result; resolves only once the hub has durably stored it. */
-  submit({ resultId, unitId, output, elapsedMs, backend }: SubmitParameters): Promise<SubmitAck> {
-    return this.#json('POST', '/results', SubmitAck, { resultId, unitId, output: toBase64(output), elapsedMs: Math.round(elapsedMs), backend })
+  submit({ resultId, unitId, output, elapsedMs, backend, partner }: SubmitParameters): Promise<SubmitAck> {
+    return this.#json('POST', '/results', SubmitAck, {
+      resultId,
+      unitId,
+      output: toBase64(output),
+      elapsedMs: Math.round(elapsedMs),
+      backend,
+      ...(partner ? { partner } : {}),
+    })
   }
 
   /** Counts and verified credit of this device. */

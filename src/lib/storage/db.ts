@@ -27,6 +27,8 @@ export interface OutboxEntry {
   /** Upload attempts so far (for backoff and display). */
   attempts: number
   lastError?: string
+  /** The partner site whose widget computed it (uploaded with it, so the hub attributes its credit). */
+  partner?: string
 }
 
 /** An input blob this device verified against its hash. */
