@@ -6,6 +6,7 @@ import { AppShell } from './pwa/app-shell.svelte.ts'
 import { settings } from './settings.svelte.ts'
 
 export { settings }
+export { formatCredit } from './format.ts'
 export const peers = new PeerNetwork(settings.cacheMB * 1024 * 1024)
 export const contributor = new Contributor(settings, peers)
 export const history = new History()
@@ -26,7 +27,3 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(value < 10 ? 2 : 1)} ${units[i]}`
 }
 
-/** Formats flops as GFLOP (the credit unit) with enough digits to show every unit's share. */
-export function formatCredit(flops: number): string {
-  return `${(flops / 1e9).toLocaleString('en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 })} GFLOP`
-}

@@ -7,6 +7,7 @@ import type { z } from 'zod'
 import {
   API_PREFIX,
   CreditHistory,
+  CurrentWork,
   HubConfig,
   LeaseResponse,
   MeshworkError,
@@ -60,6 +61,11 @@ export class HubClient {
   /** Public hub configuration (workloads, credit unit). */
   config(): Promise<HubConfig> {
     return this.#json('GET', '/config', HubConfig, undefined, false)
+  }
+
+  /** The job new units come from now (what would run), or `job: null`. */
+  currentWork(): Promise<CurrentWork> {
+    return this.#json('GET', '/work/current', CurrentWork, undefined, false)
   }
 
   /** Leases up to `max` units this device can run. */
