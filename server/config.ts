@@ -1,4 +1,5 @@
 /** Hub options from environment variables; every error names the variable and what it should hold. */
+import fs from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { P2PConfig } from '../protocol/p2p.ts'
 import { describeZodError } from '../protocol/schemas.ts'
@@ -76,7 +77,7 @@ function p2pFromEnv(env: Env, httpPort: number): HubP2POptions | false {
  * MESHWORK_P2P_ANNOUNCE (comma-separated multiaddrs), MESHWORK_ICE_SERVERS (JSON) and
  * MESHWORK_RECEIPTS_SAME_NETWORK (off). Token rewards (MESHWORK_REWARDS, MESHWORK_CHAIN_RPC, MESHWORK_CHAIN_ID,
  * MESHWORK_REWARD_CONTRACT, MESHWORK_REWARD_RATE, MESHWORK_REWARD_KEY) are read by `rewardsFromEnv` in
- * wallet/config.ts, which may read and write DATA_DIR.
+ * wallet/config.ts, which may read and write DATA_DIR. MESHWORK_TLS_CERT and MESHWORK_TLS_KEY (PEM files) serve HTTPS.
  */
 export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
   const token = env.MESHWORK_API_TOKEN
@@ -109,7 +110,30 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     p2p: p2pFromEnv(env, port),
     receipts: { allowSameNetwork: flag(env, 'MESHWORK_RECEIPTS_SAME_NETWORK', false) },
     ...publicUrlFromEnv(env),
+    ...tlsFromEnv(env),
   }
+}
+
+/** MESHWORK_TLS_CERT and MESHWORK_TLS_KEY: PEM files for serving HTTPS directly (both or neither). */
+function tlsFromEnv(env: Env): { tls?: { cert: Buffer; key: Buffer } } {
+  const certPath = env.MESHWORK_TLS_CERT?.trim()
+  const keyPath = env.MESHWORK_TLS_KEY?.trim()
+  if (!certPath && !keyPath) return {}
+  if (!certPath || !keyPath) {
+    const missing = certPath ? 'MESHWORK_TLS_KEY' : 'MESHWORK_TLS_CERT'
+    fail(missing, 'set together with ' + (certPath ? 'MESHWORK_TLS_CERT' : 'MESHWORK_TLS_KEY') + ' (PEM file paths)', '')
+  }
+  const read = (name: string, file: string, marker: string): Buffer => {
+    let bytes: Buffer
+    try {
+      bytes = fs.readFileSync(file)
+    } catch (error) {
+      throw new Error(`${name} must name a readable PEM file: ${(error as Error).message}`)
+    }
+    if (!bytes.toString('latin1').includes(marker)) fail(name, `a PEM file containing ${marker}`, file)
+    return bytes
+  }
+  return { tls: { cert: read('MESHWORK_TLS_CERT', certPath, '-----BEGIN CERTIFICATE-----'), key: read('MESHWORK_TLS_KEY', keyPath, 'PRIVATE KEY-----') } }
 }
 
 /** MESHWORK_PUBLIC_URL: the origin wallet sign-ins must name (unset: the listening URL). */

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
 import { createBlobCache } from './blob-cache.ts'
@@ -19,6 +20,7 @@ import { createSchedulerLoop } from './loops/scheduler.ts'
 import { createValidatorLoop } from './loops/validator.ts'
 import { ensureOwnerToken, type OwnerToken } from './owner-token.ts'
 import { startHubPeer, type HubPeer, type HubPeerOptions, type IceServer } from './p2p/index.ts'
+import type { TlsOptions } from './p2p/hub-peer.ts'
 import { networkOf, type ReceiptRules } from './receipts/index.ts'
 import { createDemoSeederLoop, demoParams } from './seed.ts'
 import { openSqliteStore } from './store/sqlite.ts'
@@ -60,6 +62,11 @@ export interface HubOptions {
    * domain. @default the listening URL (`http://HOST:PORT`)
    */
   publicUrl?: string
+  /**
+   * Serve HTTPS (and the peer network's WebSockets over TLS) with this certificate and key. Service workers and WebGPU
+   * need a secure context, which anywhere but localhost means HTTPS. @default plain HTTP (e.g. behind a TLS proxy)
+   */
+  tls?: TlsOptions
   /** Token rewards: chain, contract, reward key and rate. Unset: the Wallet page says rewards are not configured. */
   rewards?: import('./wallet/vouchers.ts').RewardsConfig
 }
@@ -233,7 +240,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       async listen() {
         if (server) throw new Error(`The hub is already listening at ${url}.`)
         if (closing) throw new Error('The hub is closed.')
-        const s = createAdaptorServer({ fetch: app.fetch }) as Server
+        const s = (
+          options.tls
+            ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } })
+            : createAdaptorServer({ fetch: app.fetch })
+        ) as Server
         server = s
         if (p2pOptions) {
           const { iceServers: _iceServers, ...peerOptions } = p2pOptions
@@ -244,6 +255,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
               host: p2pOptions.host ?? host,
               port: p2pOptions.port ?? (port > 0 && port < 65535 ? port + 1 : 0),
               log,
+              ...(options.tls ? { tls: options.tls } : {}),
             })
           } catch (error) {
             server = undefined
@@ -265,7 +277,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
           throw error
         }
         const bound = (s.address() as AddressInfo).port
-        url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`
+        url = `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`
         return bound
       },
       close() {

@@ -44,6 +44,14 @@ export interface HubPeerOptions {
   relayDurationLimitMs?: number
   /** Where rejected announcements are logged. @default nothing */
   log?: (line: string) => void
+  /** Certificate and key: the listener speaks WebSockets over TLS (`/tls/ws`), as pages served over HTTPS need. */
+  tls?: TlsOptions
+}
+
+/** A PEM certificate chain and its private key. */
+export interface TlsOptions {
+  cert: string | Buffer
+  key: string | Buffer
 }
 
 export interface HubPeerStats {
@@ -82,11 +90,11 @@ export function ipProtocol(host: string): '/ip4' | '/ip6' | undefined {
   return undefined
 }
 
-function listenAddress(host: string, port: number): string {
+function listenAddress(host: string, port: number, tls: boolean): string {
   const ip = host === 'localhost' ? '127.0.0.1' : host.replace(/^\[(.*)\]$/, '$1')
   const proto = ipProtocol(ip)
   if (!proto) throw new Error(`The peer network listens on an IP address; "${host}" is not one (use e.g. 0.0.0.0 or 127.0.0.1).`)
-  return `${proto}/${ip}/tcp/${port}/ws`
+  return `${proto}/${ip}/tcp/${port}/${tls ? 'tls/ws' : 'ws'}`
 }
 
 /** `addr` without a trailing `/p2p/<peerId>`; throws when it names another peer. */
@@ -117,8 +125,8 @@ export async function startHubPeer(options: HubPeerOptions): Promise<HubPeer> {
 
   const node = await createLibp2p({
     privateKey,
-    addresses: { listen: [listenAddress(host, port)], announce: announce.map((a) => a.toString()) },
-    transports: [webSockets()],
+    addresses: { listen: [listenAddress(host, port, !!options.tls)], announce: announce.map((a) => a.toString()) },
+    transports: [webSockets(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {
@@ -177,7 +185,7 @@ export async function startHubPeer(options: HubPeerOptions): Promise<HubPeer> {
     .find((p) => Number.isInteger(p) && p > 0)
   if (boundPort === undefined) {
     await node.stop()
-    throw new Error(`The peer network's WebSockets listener did not report its port (listening on ${listenAddress(host, port)}).`)
+    throw new Error(`The peer network's WebSockets listener did not report its port (listening on ${listenAddress(host, port, !!options.tls)}).`)
   }
 
   let stopping: Promise<void> | undefined

@@ -46,7 +46,8 @@ export function p2pConfig({ peerId, port, announce, listening, iceServers, hostH
       multiaddrs = loopback.length ? loopback : listening
     } else {
       // `/dns/`: the browser's WebSocket resolves the name itself (libp2p resolves only /dnsaddr/).
-      multiaddrs = [`${ipProtocol(host) ?? '/dns'}/${host}/tcp/${port}/ws/p2p/${peerId}`]
+      const ws = listening.some((a) => a.includes('/tls/ws')) ? 'tls/ws' : 'ws'
+      multiaddrs = [`${ipProtocol(host) ?? '/dns'}/${host}/tcp/${port}/${ws}/p2p/${peerId}`]
     }
   }
   return { enabled: true, peerId, multiaddrs: multiaddrs.slice(0, 16), topic: PEERS_TOPIC, protocol: BLOB_PROTOCOL, iceServers }
