@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     // Playwright specs live in e2e/ and run under `playwright test`, not vitest.
-    include: ['{protocol,workloads,server,src,workers,bench,contracts}/**/*.test.ts'],
+    include: ['{protocol,workloads,server,src,workers,bench,contracts,widget}/**/*.test.ts'],
     environment: 'node',
     // libp2p needs Promise.withResolvers, which Node 20 lacks.
     setupFiles: ['./server/polyfills.ts'],
