@@ -179,6 +179,9 @@ export class Contributor {
     this.#held.clear()
     this.#peers?.setJobs([])
     void this.#peers?.stop()
+    // The last summary may have been taken while results were still being verified or credited; a fresh one keeps
+    // looking until they are (see refreshSummary), so the credit shown does not stop short of what was earned.
+    void this.refreshSummary()
     // Kernels check for cancellation every few ms; a worker that does not answer in 500 ms is terminated.
     await pool?.cancelAll(500)
     pool?.terminate()
