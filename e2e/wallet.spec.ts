@@ -2,13 +2,13 @@
  * The Wallet page end to end: a real hub, a real local chain started by `npm run chain`'s script with the reward
  * contract deployed, and a test wallet injected into Chromium (see test-wallet.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createPublicClient, http, type Address } from 'viem'
+import { createPublicClient, http } from 'viem'
 import { meshworkRewardAbi } from '../contracts/index.ts'
-import { count, expect, freePort, startHub, test, type Hub } from './hub.ts'
+import { startChain, type Chain } from './chain.ts'
+import { count, expect, startHub, test, type Hub } from './hub.ts'
 import { installTestWallet } from './test-wallet.ts'
 
 /** anvil's second funded development account (the first deploys the contract). */
@@ -18,43 +18,6 @@ const DEMO = { m: 256, n: 256, k: 256, tile: 128 }
 const JOB_FLOPS = 2 * DEMO.m * DEMO.n * DEMO.k
 /** MESH per credit (1 GFLOP) on the test hub. */
 const RATE = 2n
-
-interface Chain {
-  rpcUrl: string
-  chainId: number
-  contract: Address
-  stop(): Promise<void>
-}
-
-/** Runs `npm run chain`'s script on a free port, writing chain.json into `dataDir` as a developer's would. */
-async function startChain(dataDir: string): Promise<Chain> {
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'contracts/chain.ts'], {
-    env: { ...process.env, DATA_DIR: dataDir, MESHWORK_CHAIN_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout?.on('data', (d) => (output += d))
-  child.stderr?.on('data', (d) => (output += d))
-  const file = join(dataDir, 'chain.json')
-  const deadline = Date.now() + 30_000
-  while (!existsSync(file)) {
-    if (child.exitCode !== null) throw new Error(`npm run chain exited with ${child.exitCode}:\n${output}`)
-    if (Date.now() > deadline) throw new Error(`npm run chain wrote no chain.json in 30 s:\n${output}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  const chain = JSON.parse(readFileSync(file, 'utf8')) as { rpcUrl: string; chainId: number; contract: Address }
-  return {
-    ...chain,
-    async stop() {
-      if (child.exitCode !== null) return
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGINT')
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
-      if (child.exitCode === null) child.kill('SIGKILL')
-    },
-  }
-}
 
 test.describe('with a local chain', () => {
   let dir: string

@@ -5,10 +5,20 @@
  * widget's events, and the hub credits the verified work to the partner. Results left in the widget's outbox upload
  * on the next visit without a click.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { chromium, type Page } from '@playwright/test'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type LaunchOptions, type Page } from '@playwright/test'
 import type { PartnerReport } from '../protocol/schemas.ts'
-import { expect, freePort, test as base, type Hub } from './hub.ts'
+import { startChain } from './chain.ts'
+import { expect, freePort, startHub, test as base, type Hub } from './hub.ts'
+import { installTestWallet } from './test-wallet.ts'
+
+interface PartnerSite {
+  url: string
+  close(): Promise<void>
+}
 
 /**
  * Chrome partitions the storage of third-party frames (since 115), so an embedded widget keeps its own IndexedDB even
@@ -16,7 +26,13 @@ import { expect, freePort, test as base, type Hub } from './hub.ts'
  * refuses the widget any storage in its incognito-like contexts, which no visitor's Chrome does: these tests run with
  * Playwright's other switches but partitioning back on.
  */
-const test = base.extend<object, { launchOptions: import('@playwright/test').LaunchOptions }>({
+const test = base.extend<{ site: PartnerSite }, { launchOptions: LaunchOptions }>({
+  /** The partner's site, embedding the test's hub. */
+  site: async ({ hub }, use) => {
+    const site = await startPartnerSite(hub.url)
+    await use(site)
+    await site.close()
+  },
   launchOptions: [
     async ({ launchOptions }, use) => {
       const probe = await chromium.launchServer(launchOptions)
@@ -43,7 +59,7 @@ interface RecordedEvent {
 }
 
 /** A partner's site: one page with the widget's script tag and element, recording the widget's events. */
-async function startPartnerSite(hubUrl: string): Promise<{ url: string; close: () => Promise<void> }> {
+async function startPartnerSite(hubUrl: string): Promise<PartnerSite> {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Example News</title></head>
 <body>
@@ -92,17 +108,7 @@ async function doneUnits(hub: Hub): Promise<number> {
   return jobs.reduce((sum, job) => sum + job.units.done, 0)
 }
 
-let site: { url: string; close: () => Promise<void> }
-
-test.beforeEach(async ({ hub }) => {
-  site = await startPartnerSite(hub.url)
-})
-
-test.afterEach(async () => {
-  await site.close()
-})
-
-test('the partner page cannot start compute; a click in the widget does, and its verified credit is the partner\'s', async ({ page, hub }) => {
+test('the partner page cannot start compute; a click in the widget does, and its verified credit is the partner\'s', async ({ page, hub, site }) => {
   await page.goto(site.url)
   const iframe = page.locator('#news iframe')
   await expect(iframe).toHaveAttribute('sandbox', 'allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox')
@@ -229,7 +235,7 @@ test('the partner page cannot start compute; a click in the widget does, and its
   expect(Math.max(...progress)).toBeGreaterThanOrEqual(4)
 })
 
-test('results queued in the widget upload on the next visit, without a click', async ({ page, hub }) => {
+test('results queued in the widget upload on the next visit, without a click', async ({ page, hub, site }) => {
   await page.goto(site.url)
   const widget = page.frameLocator('#news iframe')
   // Uploads fail, so finished results stay in the widget's outbox (IndexedDB, partitioned under the partner's site).
@@ -252,4 +258,67 @@ test('results queued in the widget upload on the next visit, without a click', a
   await expect.poll(async () => (await events(page)).filter((e) => e.type === 'credit').at(-1)?.detail.creditFlops).toBe(row.creditFlops)
   expect((await events(page)).some((e) => e.type === 'started')).toBe(false)
   expect(await widget.getByTestId('embed-computing').textContent()).toBe('0')
+})
+
+test('signing in with a wallet inside the widget links the widget\'s device to that wallet', async ({ page, context }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwork-widget-wallet-'))
+  const chain = await startChain(dir)
+  const hub = await startHub(DEMO, dir)
+  const site = await startPartnerSite(hub.url)
+  try {
+    // anvil's second funded development account; the test wallet is injected into every frame, the widget's included.
+    const key = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
+    const wallet = await installTestWallet(page, { privateKey: key, rpcUrl: chain.rpcUrl, rpcChainId: chain.chainId })
+    await page.goto(site.url)
+    const widget = page.frameLocator('#news iframe')
+    await page.waitForTimeout(300)
+    await widget.getByRole('button', { name: 'Start' }).click()
+    await expect.poll(async () => Number(await widget.getByTestId('embed-verified').textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(2)
+    await widget.getByRole('button', { name: 'Stop' }).click()
+    await expect(widget.getByTestId('embed-waiting')).toHaveText('0')
+    await expect.poll(async () => (await partnerReport(hub))[0]?.creditFlops ?? 0).toBeGreaterThan(0)
+    const [row] = await partnerReport(hub)
+    await expect(widget.getByTestId('embed-credit')).toHaveAttribute('data-flops', String(row.creditFlops))
+
+    // The wallet module loads only now; connecting and signing in happen inside the frame.
+    await widget.getByRole('button', { name: 'Link a wallet' }).click()
+    await widget.getByRole('button', { name: 'Connect Meshwork Test Wallet' }).click()
+    await widget.getByRole('button', { name: 'Sign in with Ethereum' }).click()
+    await expect(widget.getByTestId('embed-wallet-linked')).toContainText(wallet.address.slice(0, 6))
+    expect(wallet.calls).toContain('personal_sign')
+
+    // The same wallet in the Meshwork app (its own device, no credit) sees the widget's device and its credit.
+    const app = await context.newPage()
+    await installTestWallet(app, { privateKey: key, rpcUrl: chain.rpcUrl, rpcChainId: chain.chainId })
+    await app.goto(`${hub.url}/#/wallet`)
+    await app.getByRole('button', { name: 'Connect Meshwork Test Wallet' }).click()
+    await app.getByRole('button', { name: 'Sign in with Ethereum' }).click()
+    await expect(app.getByTestId('wallet-credit')).toHaveAttribute('data-flops', String(row.creditFlops))
+    await expect(app.getByText('2 linked devices')).toBeVisible()
+  } finally {
+    await site.close()
+    await hub.stop()
+    await chain.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('where the browser refuses an embedded site any storage, the widget says so and starts nothing', async ({ hub, site, launchOptions }) => {
+  // A browser without partitioned storage for third-party frames, in a private context that blocks third-party data
+  // (Chrome before 115, or with partitioning turned off): the widget has nowhere to keep a device key or results.
+  const browser = await chromium.launch({
+    executablePath: launchOptions.executablePath,
+    args: ['--disable-quic', '--disable-features=ThirdPartyStoragePartitioning'],
+  })
+  try {
+    const page = await browser.newPage()
+    await page.goto(site.url)
+    const widget = page.frameLocator('#news iframe')
+    await expect(widget.getByTestId('embed-storage-blocked')).toContainText('does not let sites embedded in other pages keep data')
+    await expect(widget.getByRole('link', { name: 'the Meshwork site' })).toHaveAttribute('target', '_blank')
+    await expect(widget.getByRole('button', { name: 'Start' })).toHaveCount(0)
+    expect(await unitsHandedOut(hub)).toBe(0)
+  } finally {
+    await browser.close()
+  }
 })
