@@ -121,6 +121,26 @@ test('the partner page cannot start compute; a click in the widget does, and its
   // A malformed partner id renders nothing and says why.
   await expect(page.locator('#bad')).toHaveAttribute('data-meshwork-error', /^data-partner must be 1 to 64 of a-z 0-9 -/)
   await expect(page.locator('#bad iframe')).toHaveCount(0)
+  // The iframe follows the card's height, which the card reports.
+  const embed = page.frames().find((f) => f.url().startsWith(`${hub.url}/embed.html`))!
+  await expect
+    .poll(async () => {
+      const card = await embed.evaluate(() => Math.ceil(document.body.getBoundingClientRect().height))
+      return (await iframe.boundingBox())?.height === card
+    })
+    .toBe(true)
+  // An element added later gets its widget too, at the height the partner fixed.
+  expect(await page.evaluate(() => (window as unknown as { Meshwork: { version: number } }).Meshwork.version)).toBe(1)
+  await page.evaluate(() => {
+    const later = Object.assign(document.createElement('div'), { id: 'later' })
+    later.dataset.meshworkWidget = ''
+    later.dataset.partner = 'example-news'
+    later.dataset.height = '200'
+    document.body.append(later)
+  })
+  await expect(page.locator('#later iframe')).toHaveCount(1)
+  expect((await page.locator('#later iframe').boundingBox())?.height).toBe(200)
+  await page.evaluate(() => document.getElementById('later')!.remove())
 
   // The partner's script tries everything it can from outside the frame.
   const attempts = await page.evaluate(async () => {
