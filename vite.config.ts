@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs'
 import { defineConfig } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { VitePWA } from 'vite-plugin-pwa'
@@ -52,7 +51,8 @@ export default defineConfig({
     target: 'es2022',
     sourcemap: true,
     rollupOptions: {
-      input: { main: 'index.html', ...(existsSync('embed.html') ? { embed: 'embed.html' } : {}) },
+      // The app and the partner widget's framed page (see widget/ for the loader partners paste).
+      input: { main: 'index.html', embed: 'embed.html' },
     },
   },
   server: {
