@@ -7,8 +7,9 @@ export default defineConfig({
     environment: 'node',
     // libp2p needs Promise.withResolvers, which Node 20 lacks.
     setupFiles: ['./server/polyfills.ts'],
-    // Builds contracts/generated/ (ABI and bytecode from solc), which the contract tests import.
-    globalSetup: ['./contracts/global-setup.ts'],
+    // Builds contracts/generated/ (ABI and bytecode from solc), which the contract tests import, and the WebAssembly
+    // kernels (workloads/*/generated/*.wasm), which the kernel and worker runtime tests load.
+    globalSetup: ['./contracts/global-setup.ts', './scripts/build-wasm.ts'],
     // The hub's peer tests dial it over WebSockets from Node, which needs the global WebSocket: behind a flag on
     // Node 20, built in from Node 22 (where the flag is left out).
     execArgv: typeof globalThis.WebSocket === 'undefined' ? ['--experimental-websocket'] : [],

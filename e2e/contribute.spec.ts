@@ -18,7 +18,7 @@ test('nothing computes before the click; contributing earns verified credit equa
   expect(await count(page, 'count-computing')).toBe(0)
 
   await page.getByRole('button', { name: 'Contribute' }).click()
-  await expect(page.getByTestId('backend')).toHaveText(/Running on CPU × \d+ worker/)
+  await expect(page.getByTestId('backend')).toHaveText(/Running on CPU \(WASM SIMD\) × \d+ worker/)
   // A task shows its progress bar while it runs.
   await expect(page.getByTestId('task').first()).toBeVisible()
   await expect(page.getByTestId('task').first().locator('progress')).toBeVisible()
@@ -60,11 +60,11 @@ test('the cores slider sets how many workers run', async ({ page, hub }) => {
   await slider.fill('1')
   await expect(page.getByTestId('workers')).toHaveText('1')
   await page.getByRole('button', { name: 'Contribute' }).click()
-  await expect(page.getByTestId('backend')).toHaveText('Running on CPU × 1 worker')
+  await expect(page.getByTestId('backend')).toHaveText('Running on CPU (WASM SIMD) × 1 worker')
   await expect.poll(() => count(page, 'count-computing')).toBeLessThanOrEqual(1)
   if (max >= 2) {
     await slider.fill('2')
-    await expect(page.getByTestId('backend')).toHaveText('Running on CPU × 2 workers')
+    await expect(page.getByTestId('backend')).toHaveText('Running on CPU (WASM SIMD) × 2 workers')
   }
   // The choice survives a reload.
   await page.getByRole('button', { name: 'Stop' }).click()

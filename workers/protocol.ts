@@ -1,6 +1,9 @@
 /** What crosses the worker boundary: tasks in, outcomes out. Errors travel as data, never as thrown objects. */
 import type { Backend, ErrorCode } from '../protocol/index.ts'
 
+/** The CPU kernels: the WebAssembly SIMD builds (relaxed: with FMA) and the portable JavaScript one. */
+export type CpuKernel = 'wasm-relaxed-simd' | 'wasm-simd' | 'js'
+
 export interface ComputeTask {
   taskId: string
   workload: string
@@ -8,10 +11,15 @@ export interface ComputeTask {
   /** Input blobs in the order the kernel expects (transferred, not copied). */
   inputs: Uint8Array[]
   backend: Backend
+  /**
+   * Forces a CPU kernel (benchmarks and tests); one the engine lacks fails the task.
+   * @default the fastest this engine runs: wasm-relaxed-simd, else wasm-simd, else js
+   */
+  cpuKernel?: CpuKernel
 }
 
 export type ComputeOutcome =
-  | { ok: true; output: Uint8Array; elapsedMs: number; backend: Backend }
+  | { ok: true; output: Uint8Array; elapsedMs: number; backend: Backend; kernel: CpuKernel | 'webgpu' }
   | { ok: false; code: ErrorCode; message: string }
 
 export interface GpuProbe {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { expose, proxy, wrap, type Remote } from 'comlink'
 import { computeRuntime } from './runtime.ts'
 import type { ComputeWorkerApi } from './protocol.ts'
+import { wasmSimdLevel } from './wasm-features.ts'
 import { f32ToBytes, bytesToF32 } from '../protocol/encoding.ts'
 import { randomMatrix } from '../workloads/matmul/generate.ts'
 import { verifyMatmul } from '../workloads/matmul/verify.ts'
@@ -43,15 +44,43 @@ describe('compute runtime over a message channel', () => {
 
   it('stops a running task when cancelled and returns the cancellation as data', async () => {
     const api = connect()
-    const spec = { m: 512, n: 512, k: 512 }
-    const inputs = [f32ToBytes(randomMatrix(512, 512, 3)), f32ToBytes(randomMatrix(512, 512, 4))]
+    // About 2 Gflop: tens of ms for the WebAssembly kernel, a second or more for the JS one; cancelled at the first
+    // progress report, so it stops part-way with either.
+    const spec = { m: 512, n: 512, k: 4096 }
+    const inputs = [f32ToBytes(randomMatrix(512, 4096, 3)), f32ToBytes(randomMatrix(4096, 512, 4))]
     const started = performance.now()
-    const running = api.run({ taskId: 'long', workload: 'matmul', spec, inputs, backend: 'cpu' }, proxy(() => {}))
-    await new Promise((r) => setTimeout(r, 30))
-    await api.cancel('long')
-    const outcome = await running
+    let cancelAsked = false
+    const progress: number[] = []
+    const outcome = await api.run(
+      { taskId: 'long', workload: 'matmul', spec, inputs, backend: 'cpu' },
+      proxy((f: number) => {
+        progress.push(f)
+        if (!cancelAsked) void api.cancel('long')
+        cancelAsked = true
+      }),
+    )
     expect(outcome).toEqual({ ok: false, code: 'cancelled', message: 'task long was cancelled' })
+    expect(progress.at(-1)).toBeLessThan(1)
     expect(performance.now() - started).toBeLessThan(1000)
+  })
+
+  it('runs the WebAssembly SIMD kernel where the engine has SIMD, and the JS kernel when a task asks for it', async () => {
+    const api = connect()
+    const spec = { m: 20, n: 30, k: 40 }
+    const a = randomMatrix(spec.m, spec.k, 5)
+    const b = randomMatrix(spec.k, spec.n, 6)
+    const level = wasmSimdLevel()
+    expect(level).not.toBe('none')
+    for (const [cpuKernel, expected] of [
+      [undefined, level === 'relaxed-simd' ? 'wasm-relaxed-simd' : 'wasm-simd'],
+      ['wasm-simd', 'wasm-simd'],
+      ['js', 'js'],
+    ] as const) {
+      const task = { taskId: `k-${cpuKernel}`, workload: 'matmul', spec, inputs: [f32ToBytes(a), f32ToBytes(b)], backend: 'cpu' as const }
+      const outcome = await api.run(cpuKernel ? { ...task, cpuKernel } : task, proxy(() => {}))
+      expect(outcome).toMatchObject({ ok: true, kernel: expected })
+      if (outcome.ok) expect(verifyMatmul(spec, a, b, bytesToF32(outcome.output), Math.random)).toEqual({ ok: true })
+    }
   })
 
   it('answers bad tasks with errors that name the problem', async () => {
@@ -63,5 +92,13 @@ describe('compute runtime over a message channel', () => {
       proxy(() => {}),
     )
     expect(short).toEqual({ ok: false, code: 'compute_failed', message: 'input A is 8 bytes, expected 64' })
+    if (wasmSimdLevel() !== 'relaxed-simd') {
+      // Node 20 without --experimental-wasm-relaxed-simd: a task that forces the relaxed build fails, naming it.
+      const forced = await api.run(
+        { taskId: 'z', workload: 'matmul', spec: { m: 1, n: 1, k: 1 }, inputs: [new Uint8Array(4), new Uint8Array(4)], backend: 'cpu', cpuKernel: 'wasm-relaxed-simd' },
+        proxy(() => {}),
+      )
+      expect(forced).toEqual({ ok: false, code: 'compute_failed', message: 'this engine has no WebAssembly relaxed SIMD for the wasm-relaxed-simd kernel' })
+    }
   })
 })

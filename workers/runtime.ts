@@ -2,18 +2,62 @@
  * The worker side of the pool: runs one task at a time per worker with the kernel its workload and backend call for,
  * reports progress, honours cancellation between slices, and returns errors as data. A lost GPU device is
  * recreated once; if the second attempt fails too the task fails with `compute_failed` and the pool retries it on
- * the CPU (the message says why).
+ * the CPU (the message says why). On the CPU the WebAssembly SIMD kernel runs wherever the engine has SIMD (the
+ * relaxed-SIMD build where it has that too), else the JS kernel.
  */
 import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import { MatmulSpec } from '../workloads/matmul/descriptor.ts'
 import { matmulCpu } from '../workloads/matmul/kernel-cpu.ts'
+import { compileMatmulWasm, instantiateMatmulWasm, matmulWasm, type MatmulWasm, type MatmulWasmBuild } from '../workloads/matmul/kernel-wasm.ts'
 import { getGpuDevice, probeGpu } from './gpu/device.ts'
 import { matmulGpu } from './gpu/matmul.ts'
-import type { ComputeOutcome, ComputeTask, ComputeWorkerApi } from './protocol.ts'
+import type { ComputeOutcome, ComputeTask, ComputeWorkerApi, CpuKernel } from './protocol.ts'
+import { wasmSimdLevel } from './wasm-features.ts'
 
 const cancelled = new Set<string>()
 
-async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Promise<Uint8Array | undefined> {
+/** A kernel's output, and which kernel computed it; undefined when the task was cancelled. */
+type KernelResult = { output: Uint8Array; kernel: CpuKernel | 'webgpu' } | undefined
+
+/** Compiled WebAssembly builds, loaded once per worker. */
+const wasmModules = new Map<MatmulWasmBuild, Promise<WebAssembly.Module>>()
+/** Instances not computing a unit now. One is enough in a worker (one task at a time); each keeps its grown memory. */
+const idleWasm: MatmulWasm[] = []
+
+async function acquireWasm(build: MatmulWasmBuild): Promise<MatmulWasm> {
+  const idle = idleWasm.findIndex((w) => w.build === build)
+  if (idle >= 0) return idleWasm.splice(idle, 1)[0]
+  let loading = wasmModules.get(build)
+  if (!loading) {
+    loading = compileMatmulWasm(build)
+    // A failed load (offline before the service worker cached it) is tried again by the next unit.
+    loading.catch(() => wasmModules.delete(build))
+    wasmModules.set(build, loading)
+  }
+  return instantiateMatmulWasm(build, await loading)
+}
+
+/** The CPU kernel a task runs: the one it forces, else the fastest the engine has (JS if a build fails to load). */
+async function chooseCpuKernel(task: ComputeTask): Promise<{ name: CpuKernel; wasm?: MatmulWasm }> {
+  const level = wasmSimdLevel()
+  if (task.cpuKernel === 'js') return { name: 'js' }
+  if (task.cpuKernel) {
+    const build: MatmulWasmBuild = task.cpuKernel === 'wasm-relaxed-simd' ? 'relaxed-simd' : 'simd'
+    if (level === 'none' || (build === 'relaxed-simd' && level !== 'relaxed-simd')) {
+      throw new Error(`this engine has no WebAssembly ${build === 'relaxed-simd' ? 'relaxed SIMD' : 'SIMD'} for the ${task.cpuKernel} kernel`)
+    }
+    return { name: task.cpuKernel, wasm: await acquireWasm(build) }
+  }
+  if (level === 'none') return { name: 'js' }
+  try {
+    return { name: level === 'relaxed-simd' ? 'wasm-relaxed-simd' : 'wasm-simd', wasm: await acquireWasm(level) }
+  } catch (error) {
+    console.warn(`Meshwork: the WebAssembly kernel did not load (${(error as Error)?.message ?? error}); using the JS kernel.`)
+    return { name: 'js' }
+  }
+}
+
+async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Promise<KernelResult> {
   const parsed = MatmulSpec.safeParse(task.spec)
   if (!parsed.success) throw new TypeError(`unit spec is not a matmul spec: ${parsed.error.issues[0]?.message}`)
   const spec = parsed.data
@@ -29,7 +73,7 @@ async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Pr
       try {
         const { device } = await getGpuDevice()
         const c = await matmulGpu(device, spec, a, b, ctx)
-        return c && f32ToBytes(c)
+        return c && { output: f32ToBytes(c), kernel: 'webgpu' }
       } catch (error) {
         lastError = error
       }
@@ -37,10 +81,17 @@ async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Pr
     throw new Error(`WebGPU failed twice (${(lastError as Error)?.message ?? lastError})`)
   }
   const c = new Float32Array(spec.m * spec.n)
-  return (await matmulCpu(spec, a, b, c, ctx)) ? f32ToBytes(c) : undefined
+  const kernel = await chooseCpuKernel(task)
+  let done: boolean
+  try {
+    done = kernel.wasm ? await matmulWasm(kernel.wasm, spec, a, b, c, ctx) : await matmulCpu(spec, a, b, c, ctx)
+  } finally {
+    if (kernel.wasm) idleWasm.push(kernel.wasm)
+  }
+  return done ? { output: f32ToBytes(c), kernel: kernel.name } : undefined
 }
 
-const kernels: Record<string, (task: ComputeTask, onProgress: (f: number) => void) => Promise<Uint8Array | undefined>> = {
+const kernels: Record<string, (task: ComputeTask, onProgress: (f: number) => void) => Promise<KernelResult>> = {
   matmul: runMatmul,
 }
 
@@ -51,9 +102,10 @@ export const computeRuntime: ComputeWorkerApi = {
     if (!kernel) return { ok: false, code: 'bad_request', message: `this client has no kernel for workload "${task.workload}"` }
     const started = performance.now()
     try {
-      const output = await kernel(task, onProgress)
-      if (!output) return { ok: false, code: 'cancelled', message: `task ${task.taskId} was cancelled` }
-      return { ok: true, output, elapsedMs: performance.now() - started, backend: task.backend } satisfies ComputeOutcome
+      const result = await kernel(task, onProgress)
+      if (!result) return { ok: false, code: 'cancelled', message: `task ${task.taskId} was cancelled` }
+      const { output, kernel: name } = result
+      return { ok: true, output, elapsedMs: performance.now() - started, backend: task.backend, kernel: name } satisfies ComputeOutcome
     } catch (error) {
       return { ok: false, code: 'compute_failed', message: error instanceof Error ? error.message : String(error) }
     } finally {

@@ -15,6 +15,7 @@ import type { PeerNetwork } from '../p2p/network.svelte.ts'
 import { requestOutboxSync } from '../pwa/background-sync.ts'
 import { completeLease, countOutbox, deleteLease, listLeases, putLeases } from '../storage/index.ts'
 import type { Settings } from '../settings.svelte.ts'
+import { cpuKernelLabel } from '../../../workers/wasm-features.ts'
 import { InputCache } from './input-cache.ts'
 import { Uploader } from './uploader.ts'
 
@@ -31,7 +32,7 @@ export interface TaskView {
 
 export interface BackendView {
   kind: Backend
-  /** "WebGPU: <adapter>" or "CPU × 2 workers". */
+  /** "WebGPU: <adapter>" or "CPU (WASM SIMD) × 2 workers". */
   label: string
 }
 
@@ -375,8 +376,9 @@ export class Contributor {
   }
 }
 
+/** "CPU (WASM SIMD) × 2 workers": which CPU kernel the workers run (the JS one where WebAssembly SIMD is missing). */
 function cpuLabel(workers: number): string {
-  return `CPU × ${workers} worker${workers === 1 ? '' : 's'}`
+  return `CPU (${cpuKernelLabel()}) × ${workers} worker${workers === 1 ? '' : 's'}`
 }
 
 function describe(error: unknown): string {

@@ -1,0 +1,25 @@
+import { count, expect, test } from './hub.ts'
+
+test('Chromium computes units with the WebAssembly SIMD kernel, and the hub verifies and credits them', async ({ page, hub }) => {
+  // The compute worker fetches the build it runs: Chromium has relaxed SIMD, so the relaxed-SIMD one, and only it.
+  const wasmFetched: string[] = []
+  page.on('response', (response) => {
+    if (/\.wasm$/.test(new URL(response.url()).pathname) && response.ok()) wasmFetched.push(new URL(response.url()).pathname)
+  })
+  await page.goto(hub.url)
+  await page.getByRole('button', { name: 'Contribute' }).click()
+  await expect(page.getByTestId('backend')).toHaveText(/^Running on CPU \(WASM SIMD\) × \d+ workers?$/)
+
+  await expect.poll(() => count(page, 'count-verified'), { timeout: 90_000 }).toBeGreaterThanOrEqual(2)
+  expect(await count(page, 'count-rejected')).toBe(0)
+  expect(wasmFetched.length).toBeGreaterThan(0)
+  expect(wasmFetched.every((path) => /\/matmul-relaxed-simd-[\w-]+\.wasm$/.test(path))).toBe(true)
+
+  // Credit arrives for the verified units (2·m·n·k flops each, as the hub counts them).
+  await page.getByRole('button', { name: 'Stop' }).click()
+  await expect
+    .poll(async () => Number(await page.getByTestId('credit').getAttribute('data-flops')), { timeout: 30_000 })
+    .toBeGreaterThan(0)
+  await page.getByRole('link', { name: 'History' }).click()
+  await expect(page.locator('[data-testid="history-row"][data-state="valid"]').first()).toContainText('Verified')
+})
