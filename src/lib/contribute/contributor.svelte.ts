@@ -70,6 +70,11 @@ export class Contributor {
   #leaseBackoff = 1000
   /** Finishing running units before an update: lease nothing, start nothing new. */
   #finishing = false
+  /**
+   * Bumped by every Stop. A unit begun before a Stop (still fetching its inputs, say) must not carry on into the next
+   * Start, which runs it again from the lease buffer: it would be computed twice and its second result refused.
+   */
+  #epoch = 0
 
   /**
    * @param baseUrl the hub's origin. @default '' (same origin)
@@ -171,6 +176,7 @@ export class Contributor {
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
+    this.#epoch++
     clearTimeout(this.#pumpTimer)
     clearInterval(this.#summaryTimer)
     this.#status = 'Stopped'
@@ -296,7 +302,10 @@ export class Contributor {
     this.#held.set(unit.unitId, unit)
     this.#peers?.setJobs(new Set([...this.#held.values()].map((u) => u.jobId)))
     this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: 0 })
-    void this.#compute(unit).finally(() => {
+    const epoch = this.#epoch
+    void this.#compute(unit, epoch).finally(() => {
+      // After a Stop, a later Start owns this unit's place in the lists (if it runs the unit again).
+      if (epoch !== this.#epoch) return
       this.#held.delete(unit.unitId)
       this.#tasks = this.#tasks.filter((t) => t.unitId !== unit.unitId)
       if (this.#running) this.#schedulePump(0)
@@ -307,7 +316,7 @@ export class Contributor {
     return this.#tasks.find((t) => t.unitId === unitId)
   }
 
-  async #compute(unit: LeasedUnit): Promise<void> {
+  async #compute(unit: LeasedUnit, epoch: number): Promise<void> {
     const client = this.#client!
     let inputs: Uint8Array[]
     try {
@@ -320,7 +329,7 @@ export class Contributor {
       return
     }
     const pool = this.#pool
-    if (!this.#running || !pool || this.#finishing) return
+    if (!this.#running || !pool || this.#finishing || epoch !== this.#epoch) return
     if (unit.deadline <= Date.now()) {
       // Too late: the hub has re-issued it to someone else.
       await deleteLease(unit.unitId).catch(() => undefined)
