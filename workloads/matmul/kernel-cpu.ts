@@ -3,14 +3,13 @@
  * contiguous rows of B and C). It is the fallback where faster kernels are missing and the reference in tests.
  */
 import type { CpuKernelContext } from '../types.ts'
+import { createYielder } from '../yield.ts'
 import type { MatmulSpec } from './descriptor.ts'
 
 /** Rows per progress report / cancellation check: about 16 Mflop of work between checks. */
 function rowsPerSlice(spec: MatmulSpec): number {
   return Math.max(1, Math.floor(16e6 / Math.max(1, 2 * spec.n * spec.k)))
 }
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
 
 /** Computes `c = a·b` for one unit. Resolves false when cancelled part-way (c is then incomplete). */
 export async function matmulCpu(
@@ -22,12 +21,17 @@ export async function matmulCpu(
 ): Promise<boolean> {
   const { m, n, k } = spec
   const slice = rowsPerSlice(spec)
-  for (let i0 = 0; i0 < m; i0 += slice) {
-    if (ctx.isCancelled()) return false
-    matmulRows(a, b, c, n, k, i0, Math.min(m, i0 + slice))
-    ctx.onProgress(Math.min(m, i0 + slice) / m)
-    // Let the worker see cancel messages between slices.
-    await yieldToEventLoop()
+  const yielder = createYielder()
+  try {
+    for (let i0 = 0; i0 < m; i0 += slice) {
+      if (ctx.isCancelled()) return false
+      matmulRows(a, b, c, n, k, i0, Math.min(m, i0 + slice))
+      ctx.onProgress(Math.min(m, i0 + slice) / m)
+      // Let the worker see cancel messages between slices.
+      await yielder.yieldNow()
+    }
+  } finally {
+    yielder.close()
   }
   return true
 }

@@ -5,6 +5,7 @@
  * WebAssembly SIMD is missing and the reference in tests.
  */
 import type { CpuKernelContext } from '../types.ts'
+import { createYielder } from '../yield.ts'
 import type { MatmulSpec } from './descriptor.ts'
 
 /** The two builds: with relaxed SIMD (fused multiply-add) and with plain 128-bit SIMD only. */
@@ -75,27 +76,6 @@ const SLICE_FLOPS = 64e6
 const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64
 
 /**
- * Yields to the event loop through a MessageChannel: unlike setTimeout(0), which browsers clamp to 4 ms once nested
- * five deep, it costs microseconds, and it lets comlink's cancel message (queued before it) run first.
- */
-function createYield(): { yieldNow: () => Promise<void>; close: () => void } {
-  const channel = new MessageChannel()
-  let wake: (() => void) | undefined
-  channel.port1.onmessage = () => wake?.()
-  return {
-    yieldNow: () =>
-      new Promise<void>((resolve) => {
-        wake = resolve
-        channel.port2.postMessage(null)
-      }),
-    close: () => {
-      channel.port1.close()
-      channel.port2.close()
-    },
-  }
-}
-
-/**
  * Computes `c = a·b` for one unit with the WebAssembly kernel. Resolves false when cancelled part-way (c is then
  * incomplete), true when c holds the product.
  */
@@ -128,17 +108,17 @@ export async function matmulWasm(
   new Float32Array(x.memory.buffer, raw, m * k).set(a)
 
   const rowsPerSlice = Math.max(MR, Math.floor(SLICE_FLOPS / Math.max(1, 2 * n * k) / MR) * MR)
-  const { yieldNow, close } = createYield()
+  const yielder = createYielder()
   try {
     for (let i0 = 0; i0 < m; i0 += rowsPerSlice) {
       if (ctx.isCancelled()) return false
       const i1 = Math.min(m, i0 + rowsPerSlice)
       x.gemmRows(raw, packedB, cAt, scratch, n, k, i0, i1)
       ctx.onProgress(i1 / m)
-      await yieldNow()
+      if (i1 < m) await yielder.yieldNow()
     }
   } finally {
-    close()
+    yielder.close()
   }
   c.set(new Float32Array(x.memory.buffer, cAt, m * n))
   return true
