@@ -19,7 +19,7 @@ const parts: Part[] = [
   {
     name: 'kernel',
     owns: (r) => r.name.startsWith('matmul cpu kernel'),
-    run: async () => (await import('./kernel.ts')).benchKernel([256, 512], 5),
+    run: async () => (await import('./kernel.ts')).benchKernel([256, 512, 1024]),
   },
   {
     name: 'hub',
