@@ -55,7 +55,8 @@ async function benchKernel(n: number, kernel: CpuKernel, runs: number): Promise<
 /**
  * Wall seconds for one m x n x k unit through WorkerPool.runAcross on a pool of one worker and on a pool of
  * `workers`, alternating, `runs` times each after one warm-up of each. Both go through runAcross, so both hand their
- * inputs over the same way and only the number of workers differs.
+ * inputs over the same way and only the number of workers differs. runAcross takes the input buffers, so each run
+ * gets its own copy, made before its clock starts (as inputs fresh from the network or the input cache would be).
  */
 async function benchAllCores(spec: { m: number; n: number; k: number }, workers: number, runs: number): Promise<{ one: number[]; all: number[] }> {
   const pools = { one: new WorkerPool(1), all: new WorkerPool(workers) }
@@ -65,7 +66,7 @@ async function benchAllCores(spec: { m: number; n: number; k: number }, workers:
   try {
     for (let r = 0; r < runs + 1; r++) {
       for (const which of ['one', 'all'] as const) {
-        const task = { taskId: `cores-${++taskCount}`, workload: 'matmul', spec, inputs: [a, b], backend: 'cpu' as const }
+        const task = { taskId: `cores-${++taskCount}`, workload: 'matmul', spec, inputs: [a.slice(), b.slice()], backend: 'cpu' as const }
         const started = performance.now()
         const outcome = await pools[which].runAcross(task, matmulRowSplit)
         if (!outcome.ok) throw new Error(outcome.message)

@@ -18,9 +18,13 @@ export interface ComputeTask {
   cpuKernel?: CpuKernel
 }
 
-export type ComputeOutcome =
+export type ComputeOutcome = (
   | { ok: true; output: Uint8Array; elapsedMs: number; backend: Backend; kernel: CpuKernel | 'webgpu' }
   | { ok: false; code: ErrorCode; message: string }
+) & {
+  /** Set when the worker handed the inputs back through `onInputsFree` (which may arrive after this outcome). */
+  inputsFreed?: true
+}
 
 export interface GpuProbe {
   available: boolean
@@ -33,8 +37,12 @@ export interface GpuProbe {
 
 /** The API a compute worker exposes through comlink. */
 export interface ComputeWorkerApi {
-  /** Runs one task; `onProgress` (a comlink proxy) receives fractions in [0, 1]. */
-  run(task: ComputeTask, onProgress: (fraction: number) => void): Promise<ComputeOutcome>
+  /**
+   * Runs one task; `onProgress` (a comlink proxy) receives fractions in [0, 1]. `onInputsFree`, when given, gets the
+   * task's input buffers back (transferred) as soon as the kernel reads them no more: right after the WebAssembly
+   * kernel copied them into its memory, else when the task ends. WorkerPool.runAcross passes them on to the next part.
+   */
+  run(task: ComputeTask, onProgress: (fraction: number) => void, onInputsFree?: (inputs: Uint8Array[]) => void): Promise<ComputeOutcome>
   /** Asks a running task to stop at its next check (a few ms). */
   cancel(taskId: string): void
   /** Looks for a WebGPU adapter from inside the worker, where the GPU kernel runs. */

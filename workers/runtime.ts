@@ -57,7 +57,7 @@ async function chooseCpuKernel(task: ComputeTask): Promise<{ name: CpuKernel; wa
   }
 }
 
-async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Promise<KernelResult> {
+async function runMatmul(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<KernelResult> {
   const parsed = MatmulSpec.safeParse(task.spec)
   if (!parsed.success) throw new TypeError(`unit spec is not a matmul spec: ${parsed.error.issues[0]?.message}`)
   const spec = parsed.data
@@ -66,7 +66,7 @@ async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Pr
   if (!bBytes || bBytes.byteLength !== spec.k * spec.n * 4) throw new RangeError(`input B is ${bBytes?.byteLength ?? 0} bytes, expected ${spec.k * spec.n * 4}`)
   const a = bytesToF32(aBytes)
   const b = bytesToF32(bBytes)
-  const ctx = { onProgress, isCancelled: () => cancelled.has(task.taskId) }
+  const ctx = { onProgress, isCancelled: () => cancelled.has(task.taskId), onInputsCopied: inputsCopied }
   if (task.backend === 'webgpu') {
     let lastError: unknown
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -91,26 +91,39 @@ async function runMatmul(task: ComputeTask, onProgress: (f: number) => void): Pr
   return done ? { output: f32ToBytes(c), kernel: kernel.name } : undefined
 }
 
-const kernels: Record<string, (task: ComputeTask, onProgress: (f: number) => void) => Promise<KernelResult>> = {
+const kernels: Record<string, (task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void) => Promise<KernelResult>> = {
   matmul: runMatmul,
+}
+
+async function runTask(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<ComputeOutcome> {
+  const kernel = kernels[task.workload]
+  if (!kernel) return { ok: false, code: 'bad_request', message: `this client has no kernel for workload "${task.workload}"` }
+  const started = performance.now()
+  try {
+    const result = await kernel(task, onProgress, inputsCopied)
+    if (!result) return { ok: false, code: 'cancelled', message: `task ${task.taskId} was cancelled` }
+    const { output, kernel: name } = result
+    return { ok: true, output, elapsedMs: performance.now() - started, backend: task.backend, kernel: name }
+  } catch (error) {
+    return { ok: false, code: 'compute_failed', message: error instanceof Error ? error.message : String(error) }
+  } finally {
+    cancelled.delete(task.taskId)
+  }
 }
 
 /** The object a compute worker exposes. */
 export const computeRuntime: ComputeWorkerApi = {
-  async run(task, onProgress) {
-    const kernel = kernels[task.workload]
-    if (!kernel) return { ok: false, code: 'bad_request', message: `this client has no kernel for workload "${task.workload}"` }
-    const started = performance.now()
-    try {
-      const result = await kernel(task, onProgress)
-      if (!result) return { ok: false, code: 'cancelled', message: `task ${task.taskId} was cancelled` }
-      const { output, kernel: name } = result
-      return { ok: true, output, elapsedMs: performance.now() - started, backend: task.backend, kernel: name } satisfies ComputeOutcome
-    } catch (error) {
-      return { ok: false, code: 'compute_failed', message: error instanceof Error ? error.message : String(error) }
-    } finally {
-      cancelled.delete(task.taskId)
+  async run(task, onProgress, onInputsFree) {
+    // Hands the inputs back once, as early as the kernel allows, and at the latest when the task ends.
+    let inputsFreed = false
+    const freeInputs = () => {
+      if (inputsFreed || !onInputsFree) return
+      inputsFreed = true
+      void onInputsFree(task.inputs)
     }
+    const outcome = await runTask(task, onProgress, freeInputs)
+    freeInputs()
+    return inputsFreed ? { ...outcome, inputsFreed } : outcome
   },
   cancel(taskId) {
     cancelled.add(taskId)

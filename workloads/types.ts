@@ -29,6 +29,8 @@ export interface CpuKernelContext {
   onProgress: ProgressCallback
   /** True once the task was cancelled; kernels check it between blocks. */
   isCancelled: () => boolean
+  /** Called once the kernel has copied its inputs into its own memory and reads them no more (optional). */
+  onInputsCopied?: () => void
 }
 
 export interface WorkloadDescriptor<Params, Spec> {

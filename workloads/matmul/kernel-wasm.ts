@@ -106,6 +106,7 @@ export async function matmulWasm(
   new Float32Array(x.memory.buffer, raw, k * n).set(b)
   x.packB(raw, packedB, k, n)
   new Float32Array(x.memory.buffer, raw, m * k).set(a)
+  ctx.onInputsCopied?.()
 
   const rowsPerSlice = Math.max(MR, Math.floor(SLICE_FLOPS / Math.max(1, 2 * n * k) / MR) * MR)
   const yielder = createYielder()

@@ -19,8 +19,8 @@ export function splitMatmulRows(spec: MatmulSpec, inputs: Uint8Array[], parts: n
   const out: MatmulPart[] = []
   for (let r0 = 0; r0 < m; r0 += rows) {
     const r1 = Math.min(m, r0 + rows)
-    // slice, not subarray: a view would send all of A to every worker (structured clone copies the whole buffer).
-    out.push({ spec: { m: r1 - r0, n, k }, inputs: [a.slice(r0 * k * 4, r1 * k * 4), b] })
+    // Views, not copies: WorkerPool.runAcross moves the buffers from part to part (or copies them where it must).
+    out.push({ spec: { m: r1 - r0, n, k }, inputs: [a.subarray(r0 * k * 4, r1 * k * 4), b] })
   }
   return out
 }

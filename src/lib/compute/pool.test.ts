@@ -37,10 +37,11 @@ afterEach(() => {
   }
 })
 
+/** A matmul task, and its A and B (copies: runAcross moves the task's own buffers away). */
 function matmulTask(taskId: string, spec: { m: number; n: number; k: number }) {
   const a = randomMatrix(spec.m, spec.k, 1)
   const b = randomMatrix(spec.k, spec.n, 2)
-  return { a, b, task: { taskId, workload: 'matmul', spec, inputs: [f32ToBytes(a), f32ToBytes(b)], backend: 'cpu' as const } }
+  return { a, b, task: { taskId, workload: 'matmul', spec, inputs: [f32ToBytes(a.slice()), f32ToBytes(b.slice())], backend: 'cpu' as const } }
 }
 
 describe('WorkerPool.runAcross', () => {
@@ -56,11 +57,20 @@ describe('WorkerPool.runAcross', () => {
     expect(verifyMatmul(spec, a, b, bytesToF32(split.output), Math.random)).toEqual({ ok: true })
     expect(starts).toBe(1)
     await expect.poll(() => progress.at(-1)).toBe(1)
+    // The task's buffers were moved from part to part, not copied: the caller's are detached now.
+    expect(task.inputs.map((input) => input.byteLength)).toEqual([0, 0])
 
-    // The caller's inputs were copied, not moved: they still work for a run on one worker, which gives the same bytes.
-    expect(task.inputs[0].byteLength).toBe(spec.m * spec.k * 4)
-    const whole = await pool.run({ ...task, taskId: 'whole' })
+    const whole = await pool.run({ ...task, inputs: [f32ToBytes(a), f32ToBytes(b)], taskId: 'whole' })
     expect(whole.ok && [...whole.output]).toEqual([...split.output])
+  })
+
+  it('gives every part but the last a copy where the parts run the JS kernel, which reads its inputs to the end', async () => {
+    pool = new WorkerPool(2, channelWorker)
+    const spec = { m: 30, n: 20, k: 10 }
+    const { a, b, task } = matmulTask('js', spec)
+    const outcome = await pool.runAcross({ ...task, cpuKernel: 'js' }, matmulRowSplit)
+    expect(outcome).toMatchObject({ ok: true, kernel: 'js' })
+    expect(outcome.ok && verifyMatmul(spec, a, b, bytesToF32(outcome.output), Math.random)).toEqual({ ok: true })
   })
 
   it('uses fewer parts than workers when the unit has fewer rows', async () => {
@@ -74,9 +84,16 @@ describe('WorkerPool.runAcross', () => {
   it('cancels every part when the task is cancelled', async () => {
     pool = new WorkerPool(2, channelWorker)
     const { task } = matmulTask('stop-me', { m: 256, n: 256, k: 4096 })
-    const running = pool.runAcross(task, matmulRowSplit, { onProgress: () => pool!.cancel('stop-me') })
-    const outcome = await running
+    let progressed = 0
+    const outcome = await pool.runAcross(task, matmulRowSplit, {
+      onProgress: () => {
+        progressed++
+        pool!.cancel('stop-me')
+      },
+    })
     expect(outcome).toMatchObject({ ok: false, code: 'cancelled' })
+    // Stopped at the first slice boundary of each part, far from the end.
+    expect(progressed).toBeLessThanOrEqual(4)
     // Both workers are free again.
     const after = matmulTask('after', { m: 8, n: 8, k: 8 })
     expect((await pool.runAcross(after.task, matmulRowSplit)).ok).toBe(true)

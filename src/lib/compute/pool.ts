@@ -5,6 +5,7 @@
  */
 import { proxy, releaseProxy, transfer, wrap, type Remote } from 'comlink'
 import type { ComputeOutcome, ComputeTask, ComputeWorkerApi, GpuProbe } from '../../../workers/protocol.ts'
+import { wasmSimdLevel } from '../../../workers/wasm-features.ts'
 
 interface Slot {
   worker: Worker
@@ -17,7 +18,7 @@ interface Waiting {
   task: ComputeTask
   hooks: RunHooks
   resolve: (outcome: ComputeOutcome) => void
-  /** The task's input buffers move to the worker instead of being copied (runAcross, whose parts own theirs). */
+  /** The task's input buffers move to the worker instead of being copied (runAcross's parts). */
   handOver?: boolean
 }
 
@@ -25,6 +26,14 @@ export interface RunHooks {
   /** Called when a worker picks the task up. */
   onStart?: () => void
   onProgress?: (fraction: number) => void
+  /** Receives the task's input buffers back from the worker once its kernel reads them no more (see runAcross). */
+  onInputsFree?: (inputs: Uint8Array[]) => void
+}
+
+/** A task runAcross split: its parts' ids, and whether it was cancelled (parts not started yet then never start). */
+interface SplitTask {
+  ids: string[]
+  stopped: boolean
 }
 
 /**
@@ -48,8 +57,8 @@ export class WorkerPool {
   #slots: Slot[] = []
   #queue: Waiting[] = []
   #running = new Map<string, { slot: Slot; resolve: (o: ComputeOutcome) => void }>()
-  /** Tasks run by runAcross: task id -> its parts' task ids, so cancel(taskId) reaches every part. */
-  #split = new Map<string, string[]>()
+  /** Tasks run by runAcross, so cancel(taskId) reaches every part, started or not. */
+  #split = new Map<string, SplitTask>()
   #target = 0
   readonly #factory: WorkerFactory
 
@@ -102,49 +111,87 @@ export class WorkerPool {
    * in parallel and their outputs are joined. Progress is the parts' mean; `elapsedMs` is the wall time from the
    * first part's start to the last part's end. A failed part cancels the others. Never rejects.
    *
-   * Each part's inputs are moved to its worker, not copied by structured clone (which copies twice and ran at a
-   * third of the speed for 8 MB of inputs): an input buffer a part shares with the task or an earlier part (B for
-   * matmul) is copied for it first, so the caller's buffers stay usable.
+   * It takes the task's input buffers: they are detached afterwards (copy them first to keep them). Copies are what
+   * limit this in a browser: a fresh 4 MB buffer took 5 ms to fill in Chromium here (page faults), a quarter of the
+   * time one worker needs for a whole 512x512x2048 unit. So the first part gets the buffers themselves, its worker
+   * hands them back as soon as its kernel has copied them into WebAssembly memory (about a millisecond), the next
+   * part gets them then, and so on. Where the parts run the JS kernel, which reads its inputs to the end, every part
+   * but the last gets a copy instead.
    */
   async runAcross(task: ComputeTask, how: TaskSplit, hooks: RunHooks = {}): Promise<ComputeOutcome> {
-    const taken = new Set<ArrayBufferLike>(task.inputs.map((input) => input.buffer))
-    const own = (input: Uint8Array) => {
-      if (taken.has(input.buffer)) return input.slice()
-      taken.add(input.buffer)
-      return input
-    }
     const pieces = how.split(task.spec, task.inputs, Math.max(1, this.#target))
-    const ids = pieces.map((_, i) => `${task.taskId}#${i}`)
+    const group: SplitTask = { ids: pieces.map((_, i) => `${task.taskId}#${i}`), stopped: false }
+    this.#split.set(task.taskId, group)
+    const handOff = task.backend === 'cpu' && task.cpuKernel !== 'js' && wasmSimdLevel() !== 'none'
+    // Where each part's inputs lie in the task's buffers, to view them again on the buffers handed back (taken now:
+    // a view of a moved buffer reads as empty).
+    const buffers = [...new Set(task.inputs.map((input) => input.buffer))]
+    const placesOf = pieces.map((piece) =>
+      piece.inputs.map((input) => ({ at: buffers.indexOf(input.buffer), offset: input.byteOffset, length: input.byteLength })),
+    )
+    const fresh = new Set<ArrayBufferLike>()
+    const own = (input: Uint8Array) => (fresh.has(input.buffer) ? input.slice() : (fresh.add(input.buffer), input))
     const fractions = pieces.map(() => 0)
     let started: number | undefined
-    this.#split.set(task.taskId, ids)
-    // Each part is posted before the next one's inputs are copied, so the first worker starts at once.
+    let held: Promise<ArrayBufferLike[] | undefined> = Promise.resolve(buffers)
+
+    const runPart = async (i: number, mine: ArrayBufferLike[] | undefined, handOn: (next: ArrayBufferLike[] | undefined) => void): Promise<ComputeOutcome> => {
+      const piece = pieces[i]
+      if (!mine || group.stopped) {
+        handOn(undefined)
+        return { ok: false, code: 'cancelled', message: `task ${group.ids[i]} was cancelled before it started` }
+      }
+      const places = placesOf[i]
+      const inputs = piece.inputs.map((input, j) => {
+        const { at, offset, length } = places[j]
+        if (at < 0) return own(input)
+        if (!handOff && i < pieces.length - 1) return input.slice()
+        return new Uint8Array(mine[at], offset, length)
+      })
+      const partHooks: RunHooks = {
+        onStart: () => {
+          if (started === undefined) hooks.onStart?.()
+          started ??= performance.now()
+        },
+        onProgress: (fraction) => {
+          fractions[i] = fraction
+          hooks.onProgress?.(fractions.reduce((sum, f) => sum + f, 0) / pieces.length)
+        },
+        onInputsFree: (back) => {
+          const next = [...mine]
+          places.forEach(({ at }, j) => at >= 0 && (next[at] = back[j].buffer))
+          handOn(next)
+        },
+      }
+      const outcome = await this.#enqueue({ ...task, spec: piece.spec, inputs, taskId: group.ids[i] }, partHooks, true)
+      // The buffers come back on their own port, maybe after the outcome; a worker that was stopped never sends them,
+      // and the parts after it cannot start.
+      if (!outcome.inputsFreed) handOn(undefined)
+      if (!outcome.ok) this.cancel(task.taskId)
+      return outcome
+    }
+
     const outcomes = await Promise.all(
-      pieces.map(async (piece, i) => {
-        const part = { ...task, spec: piece.spec, inputs: piece.inputs.map(own), taskId: ids[i] }
-        const hooksOfPart: RunHooks = {
-          onStart: () => {
-            if (started === undefined) hooks.onStart?.()
-            started ??= performance.now()
-          },
-          onProgress: (fraction) => {
-            fractions[i] = fraction
-            hooks.onProgress?.(fractions.reduce((sum, f) => sum + f, 0) / pieces.length)
-          },
+      pieces.map((_, i) => {
+        const previous = held
+        let handOn: (next: ArrayBufferLike[] | undefined) => void = () => {}
+        const next = new Promise<ArrayBufferLike[] | undefined>((resolve) => (handOn = resolve))
+        // Hand-off: part i + 1 waits for part i's buffers. Copies: every part starts at once on the task's buffers.
+        if (handOff) {
+          held = next
+          return previous.then((mine) => runPart(i, mine, handOn))
         }
-        const outcome = await this.#enqueue(part, hooksOfPart, true)
-        if (!outcome.ok) for (const other of ids) if (other !== part.taskId) this.cancel(other)
-        return outcome
+        return runPart(i, buffers, () => {})
       }),
     )
     this.#split.delete(task.taskId)
     // The first failure that is not a cancellation caused by another part's failure explains best what went wrong.
     const failed = outcomes.find((o) => !o.ok && o.code !== 'cancelled') ?? outcomes.find((o) => !o.ok)
-    if (failed) return failed
+    if (failed && !failed.ok) return { ok: false, code: failed.code, message: failed.message }
     const done = outcomes as Extract<ComputeOutcome, { ok: true }>[]
     return {
       ok: true,
-      output: how.join(done.map((o) => o.output)),
+      output: done.length === 1 ? done[0].output : how.join(done.map((o) => o.output)),
       elapsedMs: performance.now() - (started ?? performance.now()),
       backend: done[0].backend,
       kernel: done[0].kernel,
@@ -153,9 +200,10 @@ export class WorkerPool {
 
   /** Asks a task to stop; a queued task is dropped at once. */
   cancel(taskId: string): void {
-    const parts = this.#split.get(taskId)
-    if (parts) {
-      for (const part of parts) this.cancel(part)
+    const group = this.#split.get(taskId)
+    if (group) {
+      group.stopped = true
+      for (const part of group.ids) this.cancel(part)
       return
     }
     const queued = this.#queue.findIndex((w) => w.task.taskId === taskId)
@@ -217,8 +265,9 @@ export class WorkerPool {
       this.#running.set(task.taskId, { slot, resolve })
       hooks.onStart?.()
       const progress = proxy((fraction: number) => hooks.onProgress?.(fraction))
+      const inputsFree = hooks.onInputsFree && proxy(hooks.onInputsFree)
       slot.api
-        .run(handOver ? transfer(task, [...new Set(task.inputs.map((input) => input.buffer))]) : task, progress)
+        .run(handOver ? transfer(task, [...new Set(task.inputs.map((input) => input.buffer as ArrayBuffer))]) : task, progress, inputsFree)
         .catch((error: unknown): ComputeOutcome => ({ ok: false, code: 'compute_failed', message: String(error) }))
         .then((outcome) => {
           // A terminated task was already resolved by cancelAll/terminate.
