@@ -33,21 +33,23 @@ let taskCount = 0
 
 /**
  * Seconds for each of `runs` n x n x n products with `kernel` on one worker (units run one after another; their
- * in-worker times are summed). One more run before them warms the JIT and grows the kernel's memory.
+ * in-worker times are summed). One more run before them warms the JIT and grows the kernel's memory. Small products
+ * are repeated within a run (and the time divided), since a worker's clock ticks in 0.1 ms steps in Chromium.
  */
 async function benchKernel(n: number, kernel: CpuKernel, runs: number): Promise<number[]> {
   pool ??= new WorkerPool(1)
   const units = productUnits(n)
+  const repeat = Math.max(1, Math.round(2 ** 28 / (2 * n ** 3)))
   const times: number[] = []
   for (let r = 0; r < runs + 1; r++) {
     let seconds = 0
-    for (const unit of units) {
+    for (const unit of Array.from({ length: repeat }, () => units).flat()) {
       const outcome = await pool.run({ taskId: `bench-${++taskCount}`, workload: 'matmul', ...unit, backend: 'cpu', cpuKernel: kernel })
       if (!outcome.ok) throw new Error(outcome.message)
       if (outcome.kernel !== kernel) throw new Error(`asked for the ${kernel} kernel, ${outcome.kernel} ran`)
       seconds += outcome.elapsedMs / 1000
     }
-    if (r > 0) times.push(seconds)
+    if (r > 0) times.push(seconds / repeat)
   }
   return times
 }

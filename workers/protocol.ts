@@ -22,7 +22,7 @@ export type ComputeOutcome = (
   | { ok: true; output: Uint8Array; elapsedMs: number; backend: Backend; kernel: CpuKernel | 'webgpu' }
   | { ok: false; code: ErrorCode; message: string }
 ) & {
-  /** Set when the worker handed the inputs back through `onInputsFree` (which may arrive after this outcome). */
+  /** Set when the worker handed the inputs back through `onInputsFree` (the caller had them before this outcome). */
   inputsFreed?: true
 }
 

@@ -114,16 +114,21 @@ async function runTask(task: ComputeTask, onProgress: (f: number) => void, input
 /** The object a compute worker exposes. */
 export const computeRuntime: ComputeWorkerApi = {
   async run(task, onProgress, onInputsFree) {
-    // Hands the inputs back once, as early as the kernel allows, and at the latest when the task ends.
-    let inputsFreed = false
+    // Hands the inputs back once, as early as the kernel allows, and at the latest when the task ends. The outcome
+    // waits until the caller has them, so `inputsFreed` is only claimed for buffers that arrived.
+    let handedBack: Promise<boolean> | undefined
     const freeInputs = () => {
-      if (inputsFreed || !onInputsFree) return
-      inputsFreed = true
-      void onInputsFree(task.inputs)
+      if (handedBack || !onInputsFree) return
+      // Called now, not in a microtask: the kernel runs its first slice before it next awaits.
+      try {
+        handedBack = Promise.resolve(onInputsFree(task.inputs)).then(() => true, () => false)
+      } catch {
+        handedBack = Promise.resolve(false)
+      }
     }
     const outcome = await runTask(task, onProgress, freeInputs)
     freeInputs()
-    return inputsFreed ? { ...outcome, inputsFreed } : outcome
+    return (await handedBack) ? { ...outcome, inputsFreed: true } : outcome
   },
   cancel(taskId) {
     cancelled.add(taskId)

@@ -129,8 +129,13 @@ export class WorkerPool {
     const placesOf = pieces.map((piece) =>
       piece.inputs.map((input) => ({ at: buffers.indexOf(input.buffer), offset: input.byteOffset, length: input.byteLength })),
     )
-    const fresh = new Set<ArrayBufferLike>()
-    const own = (input: Uint8Array) => (fresh.has(input.buffer) ? input.slice() : (fresh.add(input.buffer), input))
+    // Inputs the split made itself move with their part; one shared by several parts is copied for the later ones.
+    const moved = new Set<ArrayBufferLike>()
+    const own = (input: Uint8Array) => {
+      if (moved.has(input.buffer)) return input.slice()
+      moved.add(input.buffer)
+      return input
+    }
     const fractions = pieces.map(() => 0)
     let started: number | undefined
     let held: Promise<ArrayBufferLike[] | undefined> = Promise.resolve(buffers)
@@ -164,8 +169,8 @@ export class WorkerPool {
         },
       }
       const outcome = await this.#enqueue({ ...task, spec: piece.spec, inputs, taskId: group.ids[i] }, partHooks, true)
-      // The buffers come back on their own port, maybe after the outcome; a worker that was stopped never sends them,
-      // and the parts after it cannot start.
+      // A worker that was stopped (or failed to send them) never handed the buffers back: the parts after it cannot
+      // start. Otherwise they arrived before the outcome (the worker waits for that).
       if (!outcome.inputsFreed) handOn(undefined)
       if (!outcome.ok) this.cancel(task.taskId)
       return outcome
