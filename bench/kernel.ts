@@ -45,7 +45,7 @@ function nativeBaseline(sizes: number[], runs: number): { baseline: string; samp
 const LABEL: Record<CpuKernel, string> = { 'wasm-relaxed-simd': 'WASM relaxed SIMD', 'wasm-simd': 'WASM SIMD', js: 'JS' }
 
 export interface KernelBenchOptions {
-  /** Rounds of (every kernel, then the baseline) per size. @default 3 */
+  /** Rounds of (every kernel, then the baseline) per size. @default 5 */
   rounds?: number
   /** Timed runs per kernel per round (after one warm-up). @default 5 */
   runs?: number
@@ -55,7 +55,7 @@ export interface KernelBenchOptions {
 
 /** Measures the kernels at `sizes` (n x n x n products) and returns the rows. */
 export async function benchKernel(sizes: number[], options: KernelBenchOptions = {}): Promise<BenchRow[]> {
-  const { rounds = 3, runs = 5, allCoresSpec = { m: 512, n: 512, k: 2048 } } = options
+  const { rounds = 5, runs = 5, allCoresSpec = { m: 512, n: 512, k: 2048 } } = options
   await buildWasm()
   const server = await createServer({ logLevel: 'error', server: { port: 0, host: '127.0.0.1' } })
   await server.listen()
