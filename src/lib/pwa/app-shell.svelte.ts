@@ -5,7 +5,12 @@
  */
 import { Workbox } from 'workbox-window'
 import type { Contributor } from '../contribute/index.ts'
+import { SKIP_WAITING } from './messages.ts'
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Longest wait for running units before an accepted update goes ahead. */
+const FINISH_WAIT_MS = 150_000
 /** How often an open page looks for a new version. */
 const UPDATE_CHECK_MS = 30 * 60 * 1000
 
@@ -43,10 +48,6 @@ export class AppShell {
     const workbox = new Workbox('/sw.js', { scope: '/' })
     this.#workbox = workbox
     workbox.addEventListener('waiting', () => (this.#updateReady = true))
-    // The new worker took over (after our go-ahead): load the new version.
-    workbox.addEventListener('controlling', (event) => {
-      if (event.isUpdate) location.reload()
-    })
     void workbox.register().catch((error) => console.warn('Service worker registration failed:', error))
     setInterval(() => void this.checkForUpdate(), UPDATE_CHECK_MS)
     document.addEventListener('visibilitychange', () => {
@@ -63,8 +64,17 @@ export class AppShell {
   async applyUpdate(contributor: Contributor): Promise<void> {
     if (!this.#workbox || this.#updating) return
     this.#updating = true
-    await contributor.finishForUpdate()
-    this.#workbox.messageSkipWaiting()
+    // Whatever happens while the units finish, the update goes ahead: the outbox and the lease buffer are in
+    // IndexedDB and survive the reload.
+    await Promise.race([contributor.finishForUpdate().catch(() => undefined), sleep(FINISH_WAIT_MS)])
+    // The new worker takes over after our go-ahead: then load the new version.
+    navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true })
+    const registration = await navigator.serviceWorker.getRegistration()
+    // Ask until it has taken over: a message to a worker that is busy (or being replaced) can be lost.
+    for (let attempt = 0; attempt < 20 && registration?.waiting; attempt++) {
+      registration.waiting.postMessage({ type: SKIP_WAITING })
+      await sleep(500)
+    }
   }
 
   /** Shows the browser's install dialog. */
