@@ -17,6 +17,7 @@ const api: ComputeWorkerApi = {
     return outcome.ok ? transfer(outcome, [outcome.output.buffer]) : outcome
   },
   cancel: computeRuntime.cancel,
+  setDuty: computeRuntime.setDuty,
   probeGpu: computeRuntime.probeGpu,
 }
 

@@ -45,6 +45,11 @@ export interface ComputeWorkerApi {
   run(task: ComputeTask, onProgress: (fraction: number) => void, onInputsFree?: (inputs: Uint8Array[]) => void): Promise<ComputeOutcome>
   /** Asks a running task to stop at its next check (a few ms). */
   cancel(taskId: string): void
+  /**
+   * Sets the fraction of the time this worker's CPU kernels compute (the governor's throttle; 0 pauses them at their
+   * next slice, keeping their progress). Applies from the next slice. @default 1
+   */
+  setDuty(duty: number): void
   /** Looks for a WebGPU adapter from inside the worker, where the GPU kernel runs. */
   probeGpu(): Promise<GpuProbe>
 }

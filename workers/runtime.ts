@@ -13,6 +13,7 @@ import { getGpuDevice, probeGpu } from './gpu/device.ts'
 import { matmulGpu } from './gpu/matmul.ts'
 import type { ComputeOutcome, ComputeTask, ComputeWorkerApi, CpuKernel } from './protocol.ts'
 import { wasmSimdLevel } from './wasm-features.ts'
+import { interruptPause, setDuty } from '../workloads/yield.ts'
 
 const cancelled = new Set<string>()
 
@@ -132,6 +133,9 @@ export const computeRuntime: ComputeWorkerApi = {
   },
   cancel(taskId) {
     cancelled.add(taskId)
+    // A kernel paused by the governor (duty 0) must still see the cancel within a slice.
+    interruptPause()
   },
+  setDuty,
   probeGpu,
 }

@@ -12,21 +12,67 @@ export interface Yielder {
   close(): void
 }
 
+/**
+ * The duty cycle of this thread's kernels (the governor's throttle, src/lib/governor/): the fraction of the time they
+ * compute. Below 1, a yield sleeps in proportion to the compute time since the last one, so busy / (busy + sleep) is
+ * the duty over windows of a few slices (sleeps are gathered to at least 4 ms, for timer resolution, and capped at
+ * 100 ms, so a new duty applies within a tenth of a second). At 0 a kernel waits at its next yield, keeping its
+ * progress, until the duty rises or `interruptPause()` lets it look for a cancellation.
+ */
+let duty = 1
+let paused: (() => void)[] = []
+
+/** Sets this thread's duty cycle (0 to 1). @default 1 */
+export function setDuty(value: number): void {
+  duty = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 1
+  if (duty > 0) interruptPause()
+}
+
+/** Wakes kernels waiting at duty 0 for one slice (they check for cancellation, then wait again). */
+export function interruptPause(): void {
+  for (const wake of paused.splice(0)) wake()
+}
+
+const MIN_SLEEP_MS = 4
+const MAX_SLEEP_MS = 100
+
 /** A yielder for one kernel run; its channel is opened at the first yield. */
 export function createYielder(): Yielder {
   let channel: MessageChannel | undefined
   let wake: (() => void) | undefined
+  let resumed = performance.now()
+  /** Sleep owed for compute done at a duty below 1, in ms. */
+  let owed = 0
+  const post = () => {
+    if (!channel) {
+      channel = new MessageChannel()
+      channel.port1.onmessage = () => wake?.()
+    }
+    const port = channel.port2
+    return new Promise<void>((resolve) => {
+      wake = resolve
+      port.postMessage(null)
+    })
+  }
   return {
-    yieldNow() {
-      if (!channel) {
-        channel = new MessageChannel()
-        channel.port1.onmessage = () => wake?.()
+    async yieldNow() {
+      const now = performance.now()
+      if (duty === 0) {
+        await new Promise<void>((resolve) => paused.push(resolve))
+        owed = 0
+      } else if (duty < 1) {
+        owed = Math.min(MAX_SLEEP_MS, owed + ((now - resumed) * (1 - duty)) / duty)
+        if (owed >= MIN_SLEEP_MS) {
+          const start = performance.now()
+          await new Promise((resolve) => setTimeout(resolve, owed))
+          owed = Math.max(0, owed - (performance.now() - start))
+        }
+      } else {
+        owed = 0
       }
-      const port = channel.port2
-      return new Promise<void>((resolve) => {
-        wake = resolve
-        port.postMessage(null)
-      })
+      // Always a posted message last: it resets the timer nesting level, and a cancel queued meanwhile comes first.
+      await post()
+      resumed = performance.now()
     },
     close() {
       channel?.port1.close()

@@ -1,5 +1,6 @@
 /** The app's long-lived state, created once per page. Components import these, never Workers or IndexedDB. */
 import { Contributor } from './contribute/index.ts'
+import { Governor } from './governor/index.ts'
 import { History } from './history.svelte.ts'
 import { PeerNetwork } from './p2p/network.svelte.ts'
 import { AppShell } from './pwa/app-shell.svelte.ts'
@@ -9,6 +10,9 @@ export { settings }
 export { formatCredit } from './format.ts'
 export const peers = new PeerNetwork(settings.cacheMB * 1024 * 1024)
 export const contributor = new Contributor(settings, peers)
+/** Decides, second by second, how many workers compute and at what duty (idle, CPU pressure, battery). */
+export const governor = new Governor(settings, (d) => contributor.throttle(d.workers, d.duty))
+governor.start()
 export const history = new History()
 export const shell = new AppShell()
 /** This build's id, shown in the footer. */

@@ -12,6 +12,8 @@ interface Slot {
   api: Remote<ComputeWorkerApi>
   taskId: string | null
   retiring: boolean
+  /** The duty last sent to this worker (see throttle). */
+  duty: number
 }
 
 interface Waiting {
@@ -60,6 +62,9 @@ export class WorkerPool {
   /** Tasks run by runAcross, so cancel(taskId) reaches every part, started or not. */
   #split = new Map<string, SplitTask>()
   #target = 0
+  /** The governor's throttle: workers that may compute, and their duty (see throttle). */
+  #active = Infinity
+  #duty = 1
   readonly #factory: WorkerFactory
 
   constructor(size: number, factory: WorkerFactory = defaultFactory) {
@@ -83,7 +88,7 @@ export class WorkerPool {
     let live = this.#slots.filter((s) => !s.retiring)
     while (live.length < this.#target) {
       const worker = this.#factory()
-      const slot: Slot = { worker, api: wrap<ComputeWorkerApi>(worker), taskId: null, retiring: false }
+      const slot: Slot = { worker, api: wrap<ComputeWorkerApi>(worker), taskId: null, retiring: false, duty: 1 }
       this.#slots.push(slot)
       live.push(slot)
     }
@@ -91,7 +96,34 @@ export class WorkerPool {
       slot.retiring = true
       if (!slot.taskId) this.#retire(slot)
     }
+    this.#applyThrottle()
     this.#dispatch()
+  }
+
+  /**
+   * The governor's throttle: at most `workers` workers compute, each `duty` of the time (0 to 1). The others pause at
+   * their next slice, keeping their task and its progress, and take no new task until allowed again. Takes effect
+   * within a slice (a few ms). `throttle(Infinity, 1)` lifts it.
+   */
+  throttle(workers: number, duty: number): void {
+    this.#active = Math.max(0, Math.floor(workers))
+    this.#duty = duty > 0 ? Math.min(1, duty) : 0
+    this.#applyThrottle()
+    this.#dispatch()
+  }
+
+  /** Workers computing now: busy and allowed to by the throttle. */
+  get computing(): number {
+    return this.#slots.filter((s, i) => s.taskId && s.duty > 0 && i < this.#active).length
+  }
+
+  #applyThrottle(): void {
+    this.#slots.forEach((slot, i) => {
+      const duty = i < this.#active && this.#duty > 0 ? this.#duty : 0
+      if (slot.duty === duty) return
+      slot.duty = duty
+      void slot.api.setDuty(duty)
+    })
   }
 
   /** Runs a task on the next idle worker. Never rejects: failures come back as `{ ok: false }`. */
@@ -259,12 +291,14 @@ export class WorkerPool {
   #retire(slot: Slot): void {
     slot.worker.terminate()
     this.#slots = this.#slots.filter((s) => s !== slot)
+    // Slots shift down: the throttle's first `workers` slots may now include one that was paused.
+    this.#applyThrottle()
   }
 
   #dispatch(): void {
     for (const slot of this.#slots) {
       if (!this.#queue.length) return
-      if (slot.taskId || slot.retiring) continue
+      if (slot.taskId || slot.retiring || slot.duty === 0) continue
       const { task, hooks, resolve, handOver } = this.#queue.shift()!
       slot.taskId = task.taskId
       this.#running.set(task.taskId, { slot, resolve })

@@ -75,6 +75,8 @@ export class Contributor {
    * Start, which runs it again from the lease buffer: it would be computed twice and its second result refused.
    */
   #epoch = 0
+  /** The governor's throttle (src/lib/governor/): workers allowed to compute and their duty. */
+  #throttle = { workers: Infinity, duty: 1 }
 
   /**
    * @param baseUrl the hub's origin. @default '' (same origin)
@@ -204,6 +206,12 @@ export class Contributor {
     }
   }
 
+  /** The governor's throttle: at most `workers` compute, each `duty` of the time; takes effect within a slice. */
+  throttle(workers: number, duty: number): void {
+    this.#throttle = { workers, duty }
+    this.#pool?.throttle(workers, duty)
+  }
+
   /** Fetches this device's counts and verified credit from the hub. */
   async refreshSummary(): Promise<void> {
     if (!this.#client) return
@@ -238,6 +246,7 @@ export class Contributor {
   async #chooseBackend(): Promise<void> {
     const choice = this.#settings.backend
     this.#pool = new WorkerPool(0)
+    this.#pool.throttle(this.#throttle.workers, this.#throttle.duty)
     if (choice !== 'cpu') {
       const gpu = await this.#pool.probeGpu().catch(() => undefined)
       const usable = gpu?.available && (choice === 'webgpu' || !gpu.isFallbackAdapter)
