@@ -16,7 +16,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 
 /** Kernels to compile: an AssemblyScript entry file and where its builds go. */
-const targets = [{ name: 'matmul', entry: 'workloads/matmul/assembly/matmul.ts', outDir: 'workloads/matmul/generated' }]
+const targets = [
+  { name: 'matmul', entry: 'workloads/matmul/assembly/matmul.ts', outDir: 'workloads/matmul/generated' },
+  { name: 'primes', entry: 'workloads/primes/assembly/primes.ts', outDir: 'workloads/primes/generated' },
+]
 
 /** The two builds of every target and the asc features each enables. */
 export const WASM_BUILDS = { 'relaxed-simd': ['simd', 'relaxed-simd'], simd: ['simd'] } as const

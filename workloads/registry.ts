@@ -6,6 +6,7 @@ import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import type { Verdict, WorkloadDescriptor } from './types.ts'
 import { matmul, generateMatmul, assembleMatmul, randomInputs, verifyMatmul, type MatmulParams, type MatmulSpec } from './matmul/index.ts'
 import type { GeneratedJob } from './types.ts'
+import { primesHub } from './primes/hub.ts'
 
 /** What the hub needs from a workload, over bytes. */
 export interface HubWorkload {
@@ -50,7 +51,7 @@ const matmulHub: HubWorkload = {
   },
 }
 
-export const workloads: ReadonlyMap<string, HubWorkload> = new Map([[matmul.id, matmulHub]])
+export const workloads: ReadonlyMap<string, HubWorkload> = new Map([[matmul.id, matmulHub], ['primes', primesHub]])
 
 /** The workload with `id`, or undefined. */
 export function getWorkload(id: string): HubWorkload | undefined {

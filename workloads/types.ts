@@ -19,8 +19,11 @@ export interface GeneratedJob<Spec> {
   units: GeneratedUnit<Spec>[]
 }
 
-/** Verdict of a verifier. `reason` is shown to the volunteer, so it names what was wrong. */
-export type Verdict = { ok: true } | { ok: false; reason: string }
+/**
+ * Verdict of a verifier. `reason` is shown to the volunteer, so it names what was wrong. `note` (optional) says how a
+ * valid result was checked when that is weaker than a full check (a spot check); the hub stores it with the result.
+ */
+export type Verdict = { ok: true; note?: string } | { ok: false; reason: string }
 
 /** Reports progress in [0, 1]; returns nothing. */
 export type ProgressCallback = (fraction: number) => void

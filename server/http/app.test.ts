@@ -75,7 +75,10 @@ describe('hub information', () => {
     expect(health).toMatchObject({ ok: true, store: 'sqlite' })
     const config = HubConfig.parse(await (await fetch(`${t.url}/api/v1/config`)).json())
     expect(config.credit).toEqual({ unit: 'GFLOP', flopsPerUnit: 1e9 })
-    expect(config.workloads).toEqual([expect.objectContaining({ id: 'matmul', version: 1, title: 'Dense matrix multiply' })])
+    expect(config.workloads).toEqual([
+      expect.objectContaining({ id: 'matmul', version: 1, title: 'Dense matrix multiply' }),
+      expect.objectContaining({ id: 'primes', version: 1, title: 'Prime counting' }),
+    ])
   })
 })
 

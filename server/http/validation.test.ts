@@ -81,7 +81,7 @@ describe('request bodies', () => {
       expect(await error(await post({ workload: 'matmul', params: { m: 4, n: 4, k: 4, inputs: { kind: 'blobs', a: missing, b: missing } } }), 400, 'bad_request')).toBe(
         `params.inputs.a: no blob ${missing} was uploaded`,
       )
-      expect(await error(await post({ workload: 'fold', params: {} }), 400, 'bad_request')).toBe('Unknown workload "fold"; this hub runs: matmul.')
+      expect(await error(await post({ workload: 'fold', params: {} }), 400, 'bad_request')).toBe('Unknown workload "fold"; this hub runs: matmul, primes.')
       expect(await error(await post({ params: {} }), 400, 'bad_request')).toMatch(/^workload: /)
     })
   })

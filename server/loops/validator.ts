@@ -69,7 +69,7 @@ async function judge(
   try {
     const verdict = workload.verify(spec.data, inputs, result.output, random)
     return verdict.ok
-      ? { resultId: result.resultId, valid: true, reason: null }
+      ? { resultId: result.resultId, valid: true, reason: verdict.note ?? null }
       : invalid(verdict.reason)
   } catch (error) {
     // A verifier that throws is a hub bug, but leaving the result `returned` would retry it forever.

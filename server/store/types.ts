@@ -119,7 +119,8 @@ export interface PendingResult {
 export interface ResultVerdict {
   resultId: string
   valid: boolean
-  /** Why the result is invalid; shown to the volunteer. */
+  /** Why the result is invalid, or for a valid one how it was checked when that was weaker than a full check (a
+   * primes spot check); shown to the volunteer. */
   reason: string | null
 }
 

@@ -1,0 +1,7 @@
+export { primes, PrimesParams, PrimesSpec, blockCount, primesCost } from './descriptor.ts'
+export { MAX_PRIMES_HI, MAX_PRIMES_UNIT_SPAN, MAX_PRIMES_BLOCK, MAX_PRIMES_BLOCKS_PER_UNIT } from './descriptor.ts'
+export { generatePrimes, assemblePrimes, primesOutputToBytes, bytesToPrimesOutput } from './generate.ts'
+export { primesCpu, countPrimesJs, basePrimes, baseLimit, blockRange } from './kernel-cpu.ts'
+export { compilePrimesWasm, instantiatePrimesWasm, primesWasm, primesWasmUrl, PrimesWasmLoadError } from './kernel-wasm.ts'
+export type { PrimesWasm } from './kernel-wasm.ts'
+export { verifyPrimes, SPOT_BLOCKS } from './verify.ts'
