@@ -9,6 +9,10 @@ import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import { MatmulSpec } from '../workloads/matmul/descriptor.ts'
 import { matmulCpu } from '../workloads/matmul/kernel-cpu.ts'
 import { compileMatmulWasm, instantiateMatmulWasm, matmulWasm, type MatmulWasm, type MatmulWasmBuild } from '../workloads/matmul/kernel-wasm.ts'
+import { blockCount, PrimesSpec } from '../workloads/primes/descriptor.ts'
+import { primesOutputToBytes } from '../workloads/primes/generate.ts'
+import { primesCpu } from '../workloads/primes/kernel-cpu.ts'
+import { compilePrimesWasm, instantiatePrimesWasm, primesWasm, type PrimesWasm } from '../workloads/primes/kernel-wasm.ts'
 import { getGpuDevice, probeGpu } from './gpu/device.ts'
 import { matmulGpu } from './gpu/matmul.ts'
 import type { ComputeOutcome, ComputeTask, ComputeWorkerApi, CpuKernel } from './protocol.ts'
@@ -92,8 +96,50 @@ async function runMatmul(task: ComputeTask, onProgress: (f: number) => void, inp
   return done ? { output: f32ToBytes(c), kernel: kernel.name } : undefined
 }
 
+/** The compiled prime-counting kernel and an idle instance (one task at a time per worker). */
+let primesModule: Promise<WebAssembly.Module> | undefined
+let idlePrimes: PrimesWasm | undefined
+
+/**
+ * Primes run on the CPU whatever backend the task names (the workload has no GPU kernel): the WebAssembly kernel
+ * where the engine has WebAssembly SIMD (its build's baseline), else, or when the task forces 'js', the JS kernel.
+ */
+async function runPrimes(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<KernelResult> {
+  const parsed = PrimesSpec.safeParse(task.spec)
+  if (!parsed.success) throw new TypeError(`unit spec is not a primes spec: ${parsed.error.issues[0]?.message}`)
+  const spec = parsed.data
+  const out = new Uint32Array(1 + blockCount(spec))
+  const ctx = { onProgress, isCancelled: () => cancelled.has(task.taskId), onInputsCopied: inputsCopied }
+  let wasm: PrimesWasm | undefined
+  if (task.cpuKernel !== 'js' && wasmSimdLevel() !== 'none') {
+    try {
+      if (idlePrimes) {
+        wasm = idlePrimes
+        idlePrimes = undefined
+      } else {
+        if (!primesModule) {
+          primesModule = compilePrimesWasm()
+          // A failed load (offline before the service worker cached it) is tried again by the next unit.
+          primesModule.catch(() => (primesModule = undefined))
+        }
+        wasm = await instantiatePrimesWasm(await primesModule)
+      }
+    } catch (error) {
+      console.warn(`Meshwork: the WebAssembly primes kernel did not load (${(error as Error)?.message ?? error}); using the JS kernel.`)
+    }
+  }
+  let done: boolean
+  try {
+    done = wasm ? await primesWasm(wasm, spec, out, ctx) : await primesCpu(spec, out, ctx)
+  } finally {
+    if (wasm) idlePrimes = wasm
+  }
+  return done ? { output: primesOutputToBytes(out), kernel: wasm ? 'wasm-simd' : 'js' } : undefined
+}
+
 const kernels: Record<string, (task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void) => Promise<KernelResult>> = {
   matmul: runMatmul,
+  primes: runPrimes,
 }
 
 async function runTask(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<ComputeOutcome> {
@@ -104,7 +150,8 @@ async function runTask(task: ComputeTask, onProgress: (f: number) => void, input
     const result = await kernel(task, onProgress, inputsCopied)
     if (!result) return { ok: false, code: 'cancelled', message: `task ${task.taskId} was cancelled` }
     const { output, kernel: name } = result
-    return { ok: true, output, elapsedMs: performance.now() - started, backend: task.backend, kernel: name }
+    // The backend that computed it: a CPU-only workload runs on the CPU even in a task leased for WebGPU.
+    return { ok: true, output, elapsedMs: performance.now() - started, backend: name === 'webgpu' ? 'webgpu' : 'cpu', kernel: name }
   } catch (error) {
     return { ok: false, code: 'compute_failed', message: error instanceof Error ? error.message : String(error) }
   } finally {
