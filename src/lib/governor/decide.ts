@@ -35,7 +35,7 @@ export interface GovernorPolicy {
   idle: Limit
   /** Battery level (0 to 1) above which computing on battery is allowed; `undefined`: never on battery. @default undefined */
   batteryMinLevel?: number
-  /** How long a stricter condition must hold before it takes effect, in ms. @default 750 */
+  /** How long a stricter condition must hold before it takes effect, in ms. @default 500 */
   pauseGraceMs?: number
   /** How long a looser condition must hold before work speeds up again, in ms. @default 5000 */
   resumeGraceMs?: number
@@ -92,7 +92,7 @@ export function restriction(readings: Readings, policy: GovernorPolicy): { level
 
 /** One step of the governor: the decision for `readings.now`, and the state for the next call. */
 export function decide(readings: Readings, policy: GovernorPolicy, state: GovernorState): { decision: Decision; state: GovernorState } {
-  const pauseGrace = policy.pauseGraceMs ?? 750
+  const pauseGrace = policy.pauseGraceMs ?? 500
   const resumeGrace = policy.resumeGraceMs ?? 5000
   const want = restriction(readings, policy)
   let next: GovernorState

@@ -149,7 +149,7 @@ export class Governor {
         this.#pressure = last.state
         this.#tick()
       })
-      await observer.observe('cpu', { sampleInterval: 1000 })
+      await observer.observe('cpu', { sampleInterval: 500 })
       this.#stop.signal.addEventListener('abort', () => observer.disconnect())
     } catch {
       // Not allowed here (a permissions policy in an iframe) or no CPU source on this platform.
