@@ -124,28 +124,50 @@ test('a discharging battery (a stub: no battery exists here) pauses work and say
   expect(before).not.toMatch(/Computing [1-9]/)
 })
 
-// fixme: long tasks of the contribute loop itself still show up here; see the report.
-test.fixme('with every worker busy, the main thread has no task longer than 50 ms', async ({ page, hub }) => {
-  await seed(page, { activeWorkers: 2, activeDutyPercent: 100 })
-  await page.addInitScript(() => {
-    const w = window as unknown as { longTasks: number[] }
-    w.longTasks = []
-    new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ type: 'longtask', buffered: false })
+test.describe('main thread', () => {
+  // Fewer bytes per flop than the job above (8 MB of inputs per 1.07 GFLOP unit), so both workers stay busy.
+  test.use({ demo: { m: 4096, n: 4096, k: 2048, tile: 512 } })
+
+  // fixme: fails today, and not because of the workers. Long Animation Frame attribution (printed on failure) puts the
+  // 50 to 115 ms tasks in IndexedDB success callbacks and `Response.arrayBuffer` continuations of the contribute loop:
+  // multi-megabyte inputs and outputs are structured-cloned into and out of IndexedDB (storage/blob-store.ts, the
+  // lease buffer, the outbox) on the main thread. Storing them as Blobs, or moving that I/O into a worker, should fix it.
+  test.fixme('with every worker busy, the main thread has no task longer than 50 ms', async ({ page, hub }) => {
+    await seed(page, { activeWorkers: 2, activeDutyPercent: 100 })
+    await setPressure(page, 'nominal')
+    await page.addInitScript(() => {
+      const w = window as unknown as { longTasks: number[]; frames: string[] }
+      w.longTasks = []
+      w.frames = []
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(Math.round(e.duration)))).observe({ type: 'longtask' })
+      // Long Animation Frames name the scripts that made a long task (Chromium), for the failure message.
+      type Frame = PerformanceEntry & { scripts: { invoker: string; duration: number }[] }
+      new PerformanceObserver((list) =>
+        (list.getEntries() as Frame[]).forEach((e) => e.duration > 50 && w.frames.push(e.scripts.map((s) => `${s.invoker} ${Math.round(s.duration)} ms`).join(', '))),
+      ).observe({ type: 'long-animation-frame' })
+    })
+    await page.goto(hub.url)
+    await startContributing(page)
+    await expect(governor(page)).toHaveAttribute('data-workers', '2')
+    // Long tasks while starting (loading modules, compiling WebAssembly) are the page loading, not computing.
+    await page.waitForTimeout(500)
+    await page.evaluate(() => {
+      const w = window as unknown as { longTasks: number[]; frames: string[] }
+      w.longTasks.length = 0
+      w.frames.length = 0
+    })
+    const start = Date.now()
+    let busySamples = 0
+    while (Date.now() - start < 5000) {
+      if (Number(await page.getByTestId('count-computing').textContent()) >= 2) busySamples++
+      await page.waitForTimeout(250)
+    }
+    const { longTasks, frames } = await page.evaluate(() => {
+      const w = window as unknown as { longTasks: number[]; frames: string[] }
+      return { longTasks: w.longTasks, frames: w.frames }
+    })
+    expect(longTasks, `long tasks while computing; their frames' scripts: ${frames.join(' | ')}`).toEqual([])
+    // Units end and new ones are fetched, so not every sample finds both workers busy.
+    expect(busySamples).toBeGreaterThan(5)
   })
-  await setPressure(page, 'nominal')
-  await page.goto(hub.url)
-  await startContributing(page)
-  await expect(governor(page)).toHaveAttribute('data-workers', '2')
-  // Long tasks while starting (loading modules, compiling WebAssembly) are the page loading, not computing.
-  await page.waitForTimeout(500)
-  await page.evaluate(() => ((window as unknown as { longTasks: number[] }).longTasks.length = 0))
-  const start = Date.now()
-  let busySamples = 0
-  while (Date.now() - start < 5000) {
-    if (Number(await page.getByTestId('count-computing').textContent()) >= 2) busySamples++
-    await page.waitForTimeout(250)
-  }
-  // Units end and new ones are fetched, so not every sample finds both workers busy.
-  expect(busySamples).toBeGreaterThan(5)
-  expect(await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks)).toEqual([])
 })
