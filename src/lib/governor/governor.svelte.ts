@@ -47,6 +47,7 @@ export class Governor {
   readonly #settings: Settings
   readonly #apply: (decision: Decision) => void
   #state: GovernorState = initialState
+  #applied = false
   #lastInput = 0
   #detector: IdleDetector | undefined
   #timer: ReturnType<typeof setInterval> | undefined
@@ -133,7 +134,11 @@ export class Governor {
     const before = this.#decision
     if (before.workers !== decision.workers || before.duty !== decision.duty || before.reason !== decision.reason || before.resumesAt !== decision.resumesAt) {
       this.#decision = decision
-      if (before.workers !== decision.workers || before.duty !== decision.duty) this.#apply(decision)
+    }
+    // The first decision is always applied (it may equal the placeholder above, as when the limits allow no work).
+    if (!this.#applied || before.workers !== decision.workers || before.duty !== decision.duty) {
+      this.#applied = true
+      this.#apply(decision)
     }
   }
 
