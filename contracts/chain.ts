@@ -10,6 +10,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { readChainFile, writeChainFile, type ChainFile } from '../server/wallet/chain-file.ts'
 import { chainIdFromEnv, integerFromEnv, rewardKeyFromEnv } from '../server/wallet/config.ts'
+import { stopOnSignals } from '../server/shutdown.ts'
 import { loadOrCreateRewardKey } from '../server/wallet/reward-key.ts'
 import { ANVIL_DEV_KEY, AnvilError, deployReward, startAnvil, type Anvil } from './anvil.ts'
 import { meshworkRewardAbi } from './generated/MeshworkReward.ts'
@@ -70,23 +71,10 @@ async function main(): Promise<void> {
     process.exit(1)
   }
 
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    console.log(`${signal}: stopping anvil (it writes its state to ${statePath})…`)
-    anvil.stop().then(
-      () => process.exit(0),
-      (error) => {
-        console.error(error)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGTERM', () => stop('SIGTERM'))
+  const { isStopping } = stopOnSignals(`stopping anvil (it writes its state to ${statePath})`, () => anvil.stop())
+  let failed = false
   anvil.process.once('exit', (code, signal) => {
-    if (stopping) return
+    if (isStopping() || failed) return
     // Ctrl-C reaches anvil too (same process group); it may exit, state saved, before our own handler runs.
     if (code === 0) {
       console.log(`anvil stopped; its state is in ${statePath}.`)
@@ -130,7 +118,7 @@ async function main(): Promise<void> {
     )
   } catch (error) {
     console.error(error instanceof Error ? error.message : error)
-    stopping = true
+    failed = true
     await anvil.stop()
     process.exit(1)
   }

@@ -7,6 +7,7 @@ import './polyfills.ts'
 import path from 'node:path'
 import { hubOptionsFromEnv } from './config.ts'
 import { createHub } from './hub.ts'
+import { stopOnSignals } from './shutdown.ts'
 import { checkRewards, rewardsFromEnv } from './wallet/config.ts'
 
 async function main(): Promise<void> {
@@ -38,21 +39,7 @@ async function main(): Promise<void> {
   }
   for (const note of notes) console.log(note)
 
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    console.log(`${signal}: stopping the hub…`)
-    hub.close().then(
-      () => process.exit(0),
-      (error) => {
-        console.error(error)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGTERM', () => stop('SIGTERM'))
+  stopOnSignals('stopping the hub', () => hub.close())
 }
 
 main().catch((error) => {

@@ -1,24 +1,10 @@
 /** The worker runtime's primes dispatch, driven over a MessageChannel as in runtime.test.ts. */
-import { afterEach, describe, expect, it } from 'vitest'
-import { expose, proxy, wrap, type Remote } from 'comlink'
-import { computeRuntime } from './runtime.ts'
-import type { ComputeWorkerApi } from './protocol.ts'
+import { describe, expect, it } from 'vitest'
+import { proxy } from 'comlink'
+import { connectRuntime as connect } from './test-channel.ts'
 import { wasmSimdLevel } from './wasm-features.ts'
 import { bytesToPrimesOutput, primesOutputToBytes } from '../workloads/primes/generate.ts'
 import { getWorkload } from '../workloads/registry.ts'
-
-let channel: MessageChannel | undefined
-
-function connect(): Remote<ComputeWorkerApi> {
-  channel = new MessageChannel()
-  expose(computeRuntime, channel.port1 as unknown as Parameters<typeof expose>[1])
-  return wrap<ComputeWorkerApi>(channel.port2 as unknown as Parameters<typeof wrap>[0])
-}
-
-afterEach(() => {
-  channel?.port1.close()
-  channel?.port2.close()
-})
 
 describe('compute runtime: primes', () => {
   it('counts a unit with the WebAssembly kernel (and the JS one when forced) that the hub verifies, on the CPU even when leased for WebGPU', async () => {

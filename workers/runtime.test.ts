@@ -2,27 +2,13 @@
  * The worker protocol, tested without a Worker (as comlink's own tests do): the runtime is exposed on one end of a
  * MessageChannel and driven through the other, so the same structured-clone and proxy path is exercised.
  */
-import { afterEach, describe, expect, it } from 'vitest'
-import { expose, proxy, wrap, type Remote } from 'comlink'
-import { computeRuntime } from './runtime.ts'
-import type { ComputeWorkerApi } from './protocol.ts'
+import { describe, expect, it } from 'vitest'
+import { proxy } from 'comlink'
+import { connectRuntime as connect } from './test-channel.ts'
 import { wasmSimdLevel } from './wasm-features.ts'
 import { f32ToBytes, bytesToF32 } from '../protocol/encoding.ts'
 import { randomMatrix } from '../workloads/matmul/generate.ts'
 import { verifyMatmul } from '../workloads/matmul/verify.ts'
-
-let channel: MessageChannel | undefined
-
-function connect(): Remote<ComputeWorkerApi> {
-  channel = new MessageChannel()
-  expose(computeRuntime, channel.port1 as unknown as Parameters<typeof expose>[1])
-  return wrap<ComputeWorkerApi>(channel.port2 as unknown as Parameters<typeof wrap>[0])
-}
-
-afterEach(() => {
-  channel?.port1.close()
-  channel?.port2.close()
-})
 
 describe('compute runtime over a message channel', () => {
   it('computes a matmul unit that passes verification and reports progress up to 1', async () => {
