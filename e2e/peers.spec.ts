@@ -122,15 +122,20 @@ test.describe('peers', () => {
         open.onsuccess = () => resolve(open.result)
         open.onerror = () => reject(open.error)
       })
-      const store = db.transaction('blobs', 'readwrite').objectStore('blobs')
-      const all = await new Promise<{ hash: string; bytes: Uint8Array }[]>((resolve) => {
-        const request = store.getAll()
-        request.onsuccess = () => resolve(request.result as { hash: string; bytes: Uint8Array }[])
+      const all = await new Promise<{ hash: string; data: Blob }[]>((resolve) => {
+        const request = db.transaction('blobs').objectStore('blobs').getAll()
+        request.onsuccess = () => resolve(request.result as { hash: string; data: Blob }[])
       })
-      for (const entry of all) {
-        entry.bytes[1000] ^= 0xff
-        store.put(entry)
-      }
+      // The store keeps Blobs; flip one byte of each and write it back.
+      const flippedEntries = await Promise.all(
+        all.map(async (entry) => {
+          const bytes = new Uint8Array(await entry.data.arrayBuffer())
+          bytes[1000] ^= 0xff
+          return { ...entry, data: new Blob([bytes]) }
+        }),
+      )
+      const store = db.transaction('blobs', 'readwrite').objectStore('blobs')
+      for (const entry of flippedEntries) store.put(entry)
       return all.length
     })
     expect(flipped).toBe(3)

@@ -8,6 +8,9 @@ B64_LOOKUP['_'.charCodeAt(0)] = 63
 
 /** Standard base64 (with padding) of `bytes`. */
 export function toBase64(bytes: Uint8Array): string {
+  // Native where the engine has it (Chromium 140+, Node 25+): a megabyte in about a millisecond, not tens of them.
+  const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64
+  if (typeof native === 'function') return native.call(bytes)
   let out = ''
   const chunk = 0x8000
   for (let i = 0; i < bytes.length; i += chunk) {

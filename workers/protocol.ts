@@ -8,8 +8,16 @@ export interface ComputeTask {
   taskId: string
   workload: string
   spec: Record<string, unknown>
-  /** Input blobs in the order the kernel expects (transferred, not copied). */
-  inputs: Uint8Array[]
+  /**
+   * Input blobs in the order the kernel expects: bytes (runAcross transfers them) or Blob handles, which the worker
+   * reads itself, so the page copies nothing (the contribute loop).
+   */
+  inputs: (Uint8Array | Blob)[]
+  /**
+   * The inputs' hashes, when they are Blobs: the worker keeps recently read inputs by hash (see runtime.ts), so units
+   * sharing an input (a tile row shares A) do not read it again. @default undefined (no caching)
+   */
+  inputHashes?: string[]
   backend: Backend
   /**
    * Forces a CPU kernel (benchmarks and tests); one the engine lacks fails the task.

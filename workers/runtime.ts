@@ -17,9 +17,12 @@ import { getGpuDevice, probeGpu } from './gpu/device.ts'
 import { matmulGpu } from './gpu/matmul.ts'
 import type { ComputeOutcome, ComputeTask, ComputeWorkerApi, CpuKernel } from './protocol.ts'
 import { wasmSimdLevel } from './wasm-features.ts'
-import { interruptPause, setDuty } from '../workloads/yield.ts'
+import { interruptPause, setDuty, untilAllowed } from '../workloads/yield.ts'
 
 const cancelled = new Set<string>()
+
+/** A task whose inputs are bytes (Blob inputs were read first). */
+type BytesTask = ComputeTask & { inputs: Uint8Array[] }
 
 /** A kernel's output, and which kernel computed it; undefined when the task was cancelled. */
 type KernelResult = { output: Uint8Array; kernel: CpuKernel | 'webgpu' } | undefined
@@ -43,7 +46,7 @@ async function acquireWasm(build: MatmulWasmBuild): Promise<MatmulWasm> {
 }
 
 /** The CPU kernel a task runs: the one it forces, else the fastest the engine has (JS if a build fails to load). */
-async function chooseCpuKernel(task: ComputeTask): Promise<{ name: CpuKernel; wasm?: MatmulWasm }> {
+async function chooseCpuKernel(task: BytesTask): Promise<{ name: CpuKernel; wasm?: MatmulWasm }> {
   const level = wasmSimdLevel()
   if (task.cpuKernel === 'js') return { name: 'js' }
   if (task.cpuKernel) {
@@ -62,7 +65,7 @@ async function chooseCpuKernel(task: ComputeTask): Promise<{ name: CpuKernel; wa
   }
 }
 
-async function runMatmul(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<KernelResult> {
+async function runMatmul(task: BytesTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<KernelResult> {
   const parsed = MatmulSpec.safeParse(task.spec)
   if (!parsed.success) throw new TypeError(`unit spec is not a matmul spec: ${parsed.error.issues[0]?.message}`)
   const spec = parsed.data
@@ -104,7 +107,7 @@ let idlePrimes: PrimesWasm | undefined
  * Primes run on the CPU whatever backend the task names (the workload has no GPU kernel): the WebAssembly kernel
  * where the engine has WebAssembly SIMD (its build's baseline), else, or when the task forces 'js', the JS kernel.
  */
-async function runPrimes(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<KernelResult> {
+async function runPrimes(task: BytesTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<KernelResult> {
   const parsed = PrimesSpec.safeParse(task.spec)
   if (!parsed.success) throw new TypeError(`unit spec is not a primes spec: ${parsed.error.issues[0]?.message}`)
   const spec = parsed.data
@@ -137,12 +140,12 @@ async function runPrimes(task: ComputeTask, onProgress: (f: number) => void, inp
   return done ? { output: primesOutputToBytes(out), kernel: wasm ? 'wasm-simd' : 'js' } : undefined
 }
 
-const kernels: Record<string, (task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void) => Promise<KernelResult>> = {
+const kernels: Record<string, (task: BytesTask, onProgress: (f: number) => void, inputsCopied: () => void) => Promise<KernelResult>> = {
   matmul: runMatmul,
   primes: runPrimes,
 }
 
-async function runTask(task: ComputeTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<ComputeOutcome> {
+async function runTask(task: BytesTask, onProgress: (f: number) => void, inputsCopied: () => void): Promise<ComputeOutcome> {
   const kernel = kernels[task.workload]
   if (!kernel) return { ok: false, code: 'bad_request', message: `this client has no kernel for workload "${task.workload}"` }
   const started = performance.now()
@@ -159,6 +162,49 @@ async function runTask(task: ComputeTask, onProgress: (f: number) => void, input
   }
 }
 
+/**
+ * Inputs read from Blobs, by hash, least recently used first. Reading a Blob costs about 6 ms a megabyte here (it
+ * streams from the browser process), as much as a third of a unit's compute time, and consecutive units share inputs.
+ */
+const inputCache = new Map<string, Uint8Array>()
+let inputCacheBytes = 0
+/** Bytes of inputs a worker keeps. */
+const INPUT_CACHE_BYTES = 96 * 1024 * 1024
+
+async function readInput(input: Uint8Array | Blob, hash: string | undefined): Promise<Uint8Array> {
+  if (!(input instanceof Blob)) return input
+  const cached = hash && inputCache.get(hash)
+  if (cached) {
+    inputCache.delete(hash)
+    inputCache.set(hash, cached)
+    return cached
+  }
+  const bytes = new Uint8Array(await input.arrayBuffer())
+  if (!hash || bytes.byteLength > INPUT_CACHE_BYTES || inputCache.has(hash)) return bytes
+  inputCache.set(hash, bytes)
+  inputCacheBytes += bytes.byteLength
+  for (const [key, value] of inputCache) {
+    if (inputCacheBytes <= INPUT_CACHE_BYTES) break
+    inputCache.delete(key)
+    inputCacheBytes -= value.byteLength
+  }
+  return bytes
+}
+
+/** Fewest milliseconds between two progress reports: each one is a message, and work, on the page's main thread. */
+const PROGRESS_INTERVAL_MS = 100
+
+/** Passes on the first report, then at most one per PROGRESS_INTERVAL_MS, and always the end (1). */
+function throttleProgress(onProgress: (fraction: number) => void): (fraction: number) => void {
+  let last = -Infinity
+  return (fraction) => {
+    const now = performance.now()
+    if (fraction < 1 && now - last < PROGRESS_INTERVAL_MS) return
+    last = now
+    onProgress(fraction)
+  }
+}
+
 /** The object a compute worker exposes. */
 export const computeRuntime: ComputeWorkerApi = {
   async run(task, onProgress, onInputsFree) {
@@ -166,15 +212,20 @@ export const computeRuntime: ComputeWorkerApi = {
     // waits until the caller has them, so `inputsFreed` is only claimed for buffers that arrived.
     let handedBack: Promise<boolean> | undefined
     const freeInputs = () => {
-      if (handedBack || !onInputsFree) return
+      // Blob inputs (the contribute loop) are the page's own handles: nothing to hand back.
+      if (handedBack || !onInputsFree || task.inputs.some((input) => input instanceof Blob)) return
       // Called now, not in a microtask: the kernel runs its first slice before it next awaits.
       try {
-        handedBack = Promise.resolve(onInputsFree(task.inputs)).then(() => true, () => false)
+        handedBack = Promise.resolve(onInputsFree(task.inputs as Uint8Array[])).then(() => true, () => false)
       } catch {
         handedBack = Promise.resolve(false)
       }
     }
-    const outcome = await runTask(task, onProgress, freeInputs)
+    // Blob inputs are read here, off the page's main thread (or found among those read for earlier units).
+    const inputs = await Promise.all(task.inputs.map((input, i) => readInput(input, task.inputHashes?.[i])))
+    // Paused by the governor while it was on its way: not even a first slice runs until work is allowed again.
+    await untilAllowed(() => cancelled.has(task.taskId))
+    const outcome = await runTask({ ...task, inputs }, throttleProgress(onProgress), freeInputs)
     freeInputs()
     return (await handedBack) ? { ...outcome, inputsFreed: true } : outcome
   },

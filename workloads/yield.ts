@@ -33,6 +33,15 @@ export function interruptPause(): void {
   for (const wake of paused.splice(0)) wake()
 }
 
+/**
+ * Resolves once this thread may compute (at once unless the duty is 0). A task that arrived while paused waits here
+ * before its first slice, so not even one slice runs while the governor has stopped work; `isCancelled` is checked
+ * whenever `interruptPause()` wakes it.
+ */
+export async function untilAllowed(isCancelled: () => boolean = () => false): Promise<void> {
+  while (duty === 0 && !isCancelled()) await new Promise<void>((resolve) => paused.push(resolve))
+}
+
 const MIN_SLEEP_MS = 4
 const MAX_SLEEP_MS = 100
 

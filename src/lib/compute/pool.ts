@@ -150,14 +150,15 @@ export class WorkerPool {
    * part gets them then, and so on. Where the parts run the JS kernel, which reads its inputs to the end, every part
    * but the last gets a copy instead.
    */
-  async runAcross(task: ComputeTask, how: TaskSplit, hooks: RunHooks = {}): Promise<ComputeOutcome> {
-    const pieces = how.split(task.spec, task.inputs, Math.max(1, this.#target))
+  async runAcross(task: ComputeTask & { inputs: Uint8Array[] }, how: TaskSplit, hooks: RunHooks = {}): Promise<ComputeOutcome> {
+    const taskInputs: Uint8Array[] = task.inputs
+    const pieces = how.split(task.spec, taskInputs, Math.max(1, this.#target))
     const group: SplitTask = { ids: pieces.map((_, i) => `${task.taskId}#${i}`), stopped: false }
     this.#split.set(task.taskId, group)
     const handOff = task.backend === 'cpu' && task.cpuKernel !== 'js' && wasmSimdLevel() !== 'none'
     // Where each part's inputs lie in the task's buffers, to view them again on the buffers handed back (taken now:
     // a view of a moved buffer reads as empty).
-    const buffers = [...new Set(task.inputs.map((input) => input.buffer))]
+    const buffers = [...new Set(taskInputs.map((input) => input.buffer))]
     const placesOf = pieces.map((piece) =>
       piece.inputs.map((input) => ({ at: buffers.indexOf(input.buffer), offset: input.byteOffset, length: input.byteLength })),
     )
@@ -306,7 +307,7 @@ export class WorkerPool {
       const progress = proxy((fraction: number) => hooks.onProgress?.(fraction))
       const inputsFree = hooks.onInputsFree && proxy(hooks.onInputsFree)
       slot.api
-        .run(handOver ? transfer(task, [...new Set(task.inputs.map((input) => input.buffer as ArrayBuffer))]) : task, progress, inputsFree)
+        .run(handOver ? transfer(task, [...new Set(task.inputs.flatMap((input) => (input instanceof Blob ? [] : [input.buffer as ArrayBuffer])))]) : task, progress, inputsFree)
         .catch((error: unknown): ComputeOutcome => ({ ok: false, code: 'compute_failed', message: String(error) }))
         .then((outcome) => {
           // A terminated task was already resolved by cancelAll/terminate.

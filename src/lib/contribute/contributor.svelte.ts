@@ -17,7 +17,7 @@ import { completeLease, countOutbox, deleteLease, listLeases, putLeases } from '
 import type { Settings } from '../settings.svelte.ts'
 import { cpuKernelLabel } from '../../../workers/wasm-features.ts'
 import { InputCache } from './input-cache.ts'
-import { Uploader } from './uploader.ts'
+import { IoWorker, type UploadEvent } from './io.ts'
 
 export type TaskPhase = 'queued' | 'fetching' | 'computing'
 
@@ -59,7 +59,9 @@ export class Contributor {
   readonly #partner: string | undefined
   #completed = $state(0)
   #client: HubClient | undefined
-  #uploader: Uploader | undefined
+  /** Input downloads and outbox uploads, in a worker (src/lib/contribute/io.ts). */
+  #io: IoWorker | undefined
+  #uploadsStarted: Promise<boolean> | undefined
   #pool: WorkerPool | undefined
   #cache = new InputCache()
   #held = new Map<string, LeasedUnit>()
@@ -122,7 +124,7 @@ export class Contributor {
     const key = await loadDeviceKey()
     if (!key) return
     this.#connect(key)
-    this.#uploader!.kick()
+    this.#kickUploads()
     void this.#peers?.flushReceipts()
     void this.refreshSummary()
     if (globalThis.sessionStorage?.getItem(RESUME_AFTER_UPDATE)) {
@@ -169,7 +171,7 @@ export class Contributor {
       this.#notice = `Could not start: ${error instanceof Error ? error.message : String(error)}`
       return
     }
-    this.#uploader!.kick()
+    this.#kickUploads()
     this.#summaryTimer = setInterval(() => void this.refreshSummary(), 2000)
     this.#schedulePump(0)
   }
@@ -233,14 +235,26 @@ export class Contributor {
   #connect(key: Awaited<ReturnType<typeof ensureDeviceKey>>): void {
     if (this.#client) return
     this.#client = new HubClient(key, { baseUrl: this.#baseUrl, partner: this.#partner })
-    this.#uploader = new Uploader(this.#client, {
-      onChange: ({ waiting, acked, dropped }) => {
-        this.#waiting = waiting
-        if (acked) this.#hubReachable = true
-        if (acked) void this.refreshSummary()
-        if (dropped) this.#notice = `The hub refused a result for unit ${dropped.entry.unitId}: ${dropped.reason}`
-      },
+    this.#io = new IoWorker(this.#baseUrl)
+  }
+
+  /** Uploads the outbox now (in the I/O worker), starting its uploader the first time. */
+  #kickUploads(): void {
+    const io = this.#io
+    if (!io) return
+    this.#uploadsStarted ??= io.startUploads(this.#partner, (event) => this.#onUpload(event)).then((started) => {
+      // No device key yet (nothing was ever computed here): the next kick, after the first Contribute, tries again.
+      if (!started) this.#uploadsStarted = undefined
+      return started
     })
+    void this.#uploadsStarted.then((started) => started && io.kickUploads())
+  }
+
+  #onUpload({ waiting, acked, dropped }: UploadEvent): void {
+    this.#waiting = waiting
+    if (acked) this.#hubReachable = true
+    if (acked) void this.refreshSummary()
+    if (dropped) this.#notice = `The hub refused a result for unit ${dropped.unitId}: ${dropped.reason}`
   }
 
   async #chooseBackend(): Promise<void> {
@@ -326,11 +340,11 @@ export class Contributor {
   }
 
   async #compute(unit: LeasedUnit, epoch: number): Promise<void> {
-    const client = this.#client!
-    let inputs: Uint8Array[]
+    const io = this.#io!
+    let inputs: Blob[]
     try {
-      const fromHub = (h: string) => retry(() => client.blob(h), () => this.#running)
-      const load = this.#peers ? async (h: string) => (await this.#peers!.input(h, unit.unitId, fromHub)).bytes : fromHub
+      const fromHub = (h: string) => retry(() => io.fetchInput(h), () => this.#running)
+      const load = this.#peers ? async (h: string) => (await this.#peers!.input(h, unit.unitId, fromHub)).data : fromHub
       inputs = await Promise.all(unit.inputs.map((hash) => this.#cache.get(hash, load)))
     } catch (error) {
       this.#notice = `Could not fetch the inputs of unit ${unit.unitId}: ${describe(error)}`
@@ -358,11 +372,12 @@ export class Contributor {
         if (t) t.progress = fraction
       },
     }
-    let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, backend }, hooks)
+    const inputHashes = unit.inputs
+    let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend }, hooks)
     if (!outcome.ok && outcome.code === 'compute_failed' && backend === 'webgpu' && this.#running) {
       this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); this unit runs on the CPU instead.`
       backend = 'cpu'
-      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, backend }, hooks)
+      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend }, hooks)
     }
     if (!outcome.ok) {
       if (outcome.code !== 'cancelled') {
@@ -378,7 +393,8 @@ export class Contributor {
       unitId: unit.unitId,
       jobId: unit.jobId,
       workload: unit.workload,
-      output: outcome.output,
+      // A Blob: IndexedDB keeps it without cloning the bytes on the main thread (a long task for megabytes).
+      output: new Blob([outcome.output as Uint8Array<ArrayBuffer>]),
       elapsedMs: outcome.elapsedMs,
       backend: outcome.backend,
       costFlops: unit.costFlops,
@@ -388,7 +404,7 @@ export class Contributor {
     })
     this.#completed += 1
     this.#waiting += 1
-    this.#uploader?.kick()
+    this.#kickUploads()
     // Offline: the service worker uploads it on Background Sync even if this page is closed first.
     if (!this.#online) void requestOutboxSync()
   }

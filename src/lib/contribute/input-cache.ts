@@ -1,11 +1,12 @@
 /**
- * Input blobs held in memory while units need them. Units of one tile row share A's block and units of one tile
+ * Input blobs held while units need them, as Blob handles (their bytes live outside the page's heap and go to the
+ * compute worker without a copy on the main thread). Units of one tile row share A's block and units of one tile
  * column share B's, so fetching each blob once matters. Least recently used blobs go first past the byte cap.
  */
 export class InputCache {
   readonly #maxBytes: number
   #bytes = 0
-  readonly #entries = new Map<string, Promise<Uint8Array>>()
+  readonly #entries = new Map<string, Promise<Blob>>()
   readonly #sizes = new Map<string, number>()
 
   /** @param maxBytes cap on cached bytes. @default 128 MiB */
@@ -14,7 +15,7 @@ export class InputCache {
   }
 
   /** The blob for `hash`, fetched with `fetcher` on a miss; concurrent callers share one fetch. */
-  get(hash: string, fetcher: (hash: string) => Promise<Uint8Array>): Promise<Uint8Array> {
+  get(hash: string, fetcher: (hash: string) => Promise<Blob>): Promise<Blob> {
     const hit = this.#entries.get(hash)
     if (hit) {
       this.#entries.delete(hash)
@@ -22,11 +23,11 @@ export class InputCache {
       return hit
     }
     const pending = fetcher(hash).then(
-      (bytes) => {
-        this.#sizes.set(hash, bytes.byteLength)
-        this.#bytes += bytes.byteLength
+      (data) => {
+        this.#sizes.set(hash, data.size)
+        this.#bytes += data.size
         this.#evict()
-        return bytes
+        return data
       },
       (error: unknown) => {
         this.#entries.delete(hash)

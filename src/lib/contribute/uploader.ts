@@ -6,7 +6,7 @@
  */
 import { MeshworkError } from '../../../protocol/index.ts'
 import type { HubClient } from '../hub/client.ts'
-import { deleteOutbox, listOutbox, markOutboxAttempt, type OutboxEntry } from '../storage/index.ts'
+import { countOutbox, deleteOutbox, listOutbox, markOutboxAttempt, outputBytes, type OutboxEntry } from '../storage/index.ts'
 
 export interface UploaderOptions {
   /** First retry delay. @default 1000 */
@@ -72,17 +72,17 @@ export class Uploader {
         for (const entry of entries) {
           if (this.#stopped) return
           try {
-            await this.#client.submit(entry)
+            await this.#client.submit({ ...entry, output: await outputBytes(entry) })
             await deleteOutbox(entry.resultId)
             this.#backoff = this.#options.minBackoffMs
-            this.#options.onChange?.({ waiting: (await listOutbox()).length, acked: entry })
+            this.#options.onChange?.({ waiting: await countOutbox(), acked: entry })
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error)
             if (error instanceof MeshworkError && !error.transient && (['forbidden', 'conflict', 'bad_request', 'payload_too_large'].includes(error.code))) {
               // The hub will never accept this result (not leased to us, already decided, malformed):
               // retrying forever would block the queue. Drop it and tell the user why.
               await deleteOutbox(entry.resultId)
-              this.#options.onChange?.({ waiting: (await listOutbox()).length, dropped: { entry, reason: message } })
+              this.#options.onChange?.({ waiting: await countOutbox(), dropped: { entry, reason: message } })
               continue
             }
             await markOutboxAttempt(entry.resultId, message)

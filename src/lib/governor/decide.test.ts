@@ -93,6 +93,18 @@ describe('decide', () => {
     expect(d[2]).toMatchObject({ workers: 0, reason: 'Paused: CPU pressure critical' })
   })
 
+  it('applies the first readings at once while the sensors settle (no grace: nothing to flap from)', () => {
+    const discharging = { charging: false, level: 0.9 }
+    const [first, later] = run([
+      { now: 0, battery: discharging, settling: true },
+      { now: 10, battery: discharging },
+    ])
+    expect(first).toMatchObject({ workers: 0, reason: 'Paused: on battery' })
+    expect(later).toMatchObject({ workers: 0 })
+    // Once settled, the same change waits out the pause grace.
+    expect(run([{ now: 0 }, { now: 10, battery: discharging }])[1]).toMatchObject({ workers: 4 })
+  })
+
   it('says so when the limits themselves allow no work', () => {
     const d = decide({ now: 0, idle: false }, { ...policy, active: { workers: 0, duty: 1 } }, initialState).decision
     expect(d).toMatchObject({ workers: 0, duty: 0, reason: 'Paused: limits for when you are using the computer allow no work' })

@@ -48,6 +48,11 @@ export interface Readings {
   /** `undefined` where PressureObserver is missing or has not reported yet. */
   pressure?: PressureState
   battery?: BatteryReading
+  /**
+   * The sensors have not all reported yet (the page just loaded): a restriction applies at once, without its grace
+   * period, since there is nothing to flap from; one slice computed on battery is one too many. @default false
+   */
+  settling?: boolean
 }
 
 export type Level = 'run' | 'reduce' | 'pause'
@@ -103,7 +108,7 @@ export function decide(readings: Readings, policy: GovernorPolicy, state: Govern
     const stricter = rank[want.level] > rank[state.level]
     // The pending change keeps its clock only while the same level is wanted; a relapse restarts it.
     const since = state.pending?.level === want.level ? state.pending.since : readings.now
-    const grace = stricter ? pauseGrace : resumeGrace
+    const grace = readings.settling ? 0 : stricter ? pauseGrace : resumeGrace
     next =
       readings.now - since >= grace
         ? { level: want.level, reason: want.reason }

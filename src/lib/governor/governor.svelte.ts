@@ -126,6 +126,7 @@ export class Governor {
         idle: this.#idle,
         pressure: pressure === 'unsupported' || pressure === 'waiting' ? undefined : pressure,
         battery: typeof battery === 'object' ? battery : undefined,
+        settling: pressure === 'waiting' || battery === 'waiting',
       },
       this.#policy(),
       this.#state,

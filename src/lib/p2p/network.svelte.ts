@@ -19,7 +19,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export type PeerState = 'off' | 'starting' | 'on' | 'unavailable'
 
 export interface InputSource {
-  bytes: Uint8Array
+  /** The input as a Blob handle: a compute worker reads it, the page never copies its bytes. */
+  data: Blob
   source: 'device' | 'peer' | 'hub'
 }
 
@@ -106,9 +107,9 @@ export class PeerNetwork {
   }
 
   /** One input of a leased unit, verified by hash, from the cheapest place that has it. */
-  async input(hash: string, unitId: string, fromHub: (hash: string) => Promise<Uint8Array>): Promise<InputSource> {
-    const local = await this.blobs.get(hash).catch(() => undefined)
-    if (local) return { bytes: local, source: 'device' }
+  async input(hash: string, unitId: string, fromHub: (hash: string) => Promise<Blob>): Promise<InputSource> {
+    const local = await this.blobs.getBlob(hash).catch(() => undefined)
+    if (local) return { data: local, source: 'device' }
     // Joining takes a moment (relay reservation, first announcements): worth waiting for when inputs are megabytes.
     if (this.#starting) await Promise.race([this.#starting, sleep(JOIN_WAIT_MS)])
     const node = this.#node
@@ -116,9 +117,10 @@ export class PeerNetwork {
     const fromPeer = async () => {
       const peer = await node?.fetch(hash).catch(() => undefined)
       if (!peer) return undefined
-      await this.#keep(hash, peer.bytes)
+      const data = new Blob([peer.bytes as Uint8Array<ArrayBuffer>])
+      await this.#keep(hash, data)
       void this.#receipt(peer.from, hash, peer.bytes.byteLength, unitId)
-      return { bytes: peer.bytes, source: 'peer' } as const
+      return { data, source: 'peer' } as const
     }
     const first = await fromPeer()
     if (first) return first
@@ -131,15 +133,15 @@ export class PeerNetwork {
         if (shared) return shared
       }
     }
-    let bytes: Uint8Array
+    let data: Blob
     try {
-      bytes = await fromHub(hash)
-      this.#hubBytes += bytes.byteLength
-      await this.#keep(hash, bytes)
+      data = await fromHub(hash)
+      this.#hubBytes += data.size
+      await this.#keep(hash, data)
     } finally {
       node?.releaseDownload(hash)
     }
-    return { bytes, source: 'hub' }
+    return { data, source: 'hub' }
   }
 
   async setCacheCap(bytes: number): Promise<void> {
@@ -147,8 +149,8 @@ export class PeerNetwork {
     await this.#refreshCache()
   }
 
-  async #keep(hash: string, bytes: Uint8Array): Promise<void> {
-    await this.blobs.put(hash, bytes).catch(() => undefined)
+  async #keep(hash: string, data: Blob): Promise<void> {
+    await this.blobs.put(hash, data).catch(() => undefined)
     await this.#refreshCache()
     this.#node?.announceSoon()
   }

@@ -68,26 +68,37 @@ export class BlobStore {
    * (undefined is returned), so a damaged disk never feeds a kernel. Serving peers skip the check: receivers verify.
    */
   async get(hash: string, { verify = true }: { verify?: boolean } = {}): Promise<Uint8Array | undefined> {
+    return (await this.#read(hash, verify))?.bytes
+  }
+
+  /** The stored blob as a Blob handle (what a compute worker reads), checked against its hash like `get`. */
+  async getBlob(hash: string): Promise<Blob | undefined> {
+    return (await this.#read(hash, true))?.data
+  }
+
+  async #read(hash: string, verify: boolean): Promise<{ data: Blob; bytes: Uint8Array } | undefined> {
     const index = await this.#load()
-    const entry = index.get(hash)
-    if (!entry) return undefined
+    if (!index.has(hash)) return undefined
     const db = await openMeshworkDB()
     const stored = await db.get('blobs', hash)
     if (!stored) {
       this.#forget(hash)
       return undefined
     }
-    if (verify && (await sha256Hex(stored.bytes)) !== hash) {
+    // Entries are Blobs: the bytes are read off the main thread.
+    const bytes = new Uint8Array(await stored.data.arrayBuffer())
+    if (verify && (await sha256Hex(bytes)) !== hash) {
       await this.delete(hash)
       return undefined
     }
     await this.#touch(hash)
-    return stored.bytes
+    return { data: stored.data, bytes }
   }
 
   /** Stores verified bytes (the caller checked the hash) and evicts least recently used blobs past the cap. */
-  async put(hash: string, bytes: Uint8Array): Promise<void> {
-    if (bytes.byteLength > this.#capBytes) return
+  async put(hash: string, bytes: Uint8Array | Blob): Promise<void> {
+    const size = bytes instanceof Blob ? bytes.size : bytes.byteLength
+    if (size > this.#capBytes) return
     const index = await this.#load()
     if (index.has(hash)) {
       await this.#touch(hash)
@@ -95,9 +106,10 @@ export class BlobStore {
     }
     const now = Date.now()
     const db = await openMeshworkDB()
-    await db.put('blobs', { hash, bytes, size: bytes.byteLength, usedAt: now })
-    index.set(hash, { size: bytes.byteLength, usedAt: now })
-    this.#bytes += bytes.byteLength
+    const data = bytes instanceof Blob ? bytes : new Blob([bytes as Uint8Array<ArrayBuffer>])
+    await db.put('blobs', { hash, data, size, usedAt: now })
+    index.set(hash, { size, usedAt: now })
+    this.#bytes += size
     await this.#evict()
   }
 

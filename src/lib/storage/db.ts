@@ -19,7 +19,11 @@ export interface OutboxEntry {
   unitId: string
   jobId: string
   workload: string
-  output: Uint8Array
+  /**
+   * The result's bytes. A Blob: IndexedDB stores and returns it without copying megabytes on the main thread (a
+   * Uint8Array in entries written before database version 4). See `outputBytes`.
+   */
+  output: Blob | Uint8Array
   elapsedMs: number
   backend: Backend
   costFlops: number
@@ -34,7 +38,8 @@ export interface OutboxEntry {
 /** An input blob this device verified against its hash. */
 export interface StoredBlob {
   hash: string
-  bytes: Uint8Array
+  /** The bytes as a Blob: written and read without structured-cloning megabytes on the main thread. */
+  data: Blob
   size: number
   /** Last time a unit or a peer used it (least recently used go first past the cap). */
   usedAt: number
@@ -63,14 +68,14 @@ interface MeshworkDB extends DBSchema {
 }
 
 export const DB_NAME = 'meshwork'
-const DB_VERSION = 3
+const DB_VERSION = 4
 
 let dbPromise: Promise<IDBPDatabase<MeshworkDB>> | undefined
 
 /** Opens (once per page) the app's database. */
 export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
   dbPromise ??= openDB<MeshworkDB>(DB_NAME, DB_VERSION, {
-    upgrade(db, oldVersion) {
+    upgrade(db, oldVersion, _newVersion, transaction) {
       if (oldVersion < 1) {
         db.createObjectStore('device')
         db.createObjectStore('outbox', { keyPath: 'resultId' }).createIndex('createdAt', 'createdAt')
@@ -80,6 +85,8 @@ export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
         db.createObjectStore('receipts', { keyPath: 'receiptId' })
       }
       if (oldVersion < 3) db.createObjectStore('leases', { keyPath: 'unitId' })
+      // Version 4 keeps blob bytes as Blobs; the cache's old entries (Uint8Arrays) are dropped, not converted.
+      if (oldVersion >= 2 && oldVersion < 4) void transaction.objectStore('blobs').clear()
     },
     blocking() {
       // A newer version of the app wants to upgrade: let it.
@@ -88,4 +95,9 @@ export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
     },
   })
   return dbPromise
+}
+
+/** An outbox entry's bytes, read off the main thread when they are a Blob. */
+export async function outputBytes(entry: Pick<OutboxEntry, 'output'>): Promise<Uint8Array> {
+  return entry.output instanceof Blob ? new Uint8Array(await entry.output.arrayBuffer()) : entry.output
 }
