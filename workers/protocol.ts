@@ -20,6 +20,12 @@ export interface ComputeTask {
   inputHashes?: string[]
   backend: Backend
   /**
+   * Save the unit's progress to IndexedDB every `everyMs` at a slice boundary, and resume from the last save if there
+   * is one (workers/checkpoint.ts; CPU kernels only: a GPU unit's dispatches are short and it restarts).
+   * @default undefined (no checkpoints)
+   */
+  checkpoint?: { key: string; everyMs: number }
+  /**
    * Forces a CPU kernel (benchmarks and tests); one the engine lacks fails the task.
    * @default the fastest this engine runs: wasm-relaxed-simd, else wasm-simd, else js
    */

@@ -13,6 +13,7 @@ import { blockCount, PrimesSpec } from '../workloads/primes/descriptor.ts'
 import { primesOutputToBytes } from '../workloads/primes/generate.ts'
 import { primesCpu } from '../workloads/primes/kernel-cpu.ts'
 import { compilePrimesWasm, instantiatePrimesWasm, primesWasm, type PrimesWasm } from '../workloads/primes/kernel-wasm.ts'
+import { openCheckpoints } from './checkpoint.ts'
 import { getGpuDevice, probeGpu } from './gpu/device.ts'
 import { matmulGpu } from './gpu/matmul.ts'
 import type { ComputeOutcome, ComputeTask, ComputeWorkerApi, CpuKernel } from './protocol.ts'
@@ -90,11 +91,14 @@ async function runMatmul(task: BytesTask, onProgress: (f: number) => void, input
   }
   const c = new Float32Array(spec.m * spec.n)
   const kernel = await chooseCpuKernel(task)
+  const saves = task.checkpoint && (await openCheckpoints(task.checkpoint, task, new Uint8Array(c.buffer), spec.m))
+  const cpuCtx = { ...ctx, resumeAt: saves?.resumeAt, onSlice: saves?.onSlice }
   let done: boolean
   try {
-    done = kernel.wasm ? await matmulWasm(kernel.wasm, spec, a, b, c, ctx) : await matmulCpu(spec, a, b, c, ctx)
+    done = kernel.wasm ? await matmulWasm(kernel.wasm, spec, a, b, c, cpuCtx) : await matmulCpu(spec, a, b, c, cpuCtx)
   } finally {
     if (kernel.wasm) idleWasm.push(kernel.wasm)
+    await saves?.flush()
   }
   return done ? { output: f32ToBytes(c), kernel: kernel.name } : undefined
 }
@@ -131,11 +135,14 @@ async function runPrimes(task: BytesTask, onProgress: (f: number) => void, input
       console.warn(`Meshwork: the WebAssembly primes kernel did not load (${(error as Error)?.message ?? error}); using the JS kernel.`)
     }
   }
+  const saves = task.checkpoint && (await openCheckpoints(task.checkpoint, task, new Uint8Array(out.buffer), blockCount(spec)))
+  const cpuCtx = { ...ctx, resumeAt: saves?.resumeAt, onSlice: saves?.onSlice }
   let done: boolean
   try {
-    done = wasm ? await primesWasm(wasm, spec, out, ctx) : await primesCpu(spec, out, ctx)
+    done = wasm ? await primesWasm(wasm, spec, out, cpuCtx) : await primesCpu(spec, out, cpuCtx)
   } finally {
     if (wasm) idlePrimes = wasm
+    await saves?.flush()
   }
   return done ? { output: primesOutputToBytes(out), kernel: wasm ? 'wasm-simd' : 'js' } : undefined
 }

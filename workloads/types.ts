@@ -34,6 +34,13 @@ export interface CpuKernelContext {
   isCancelled: () => boolean
   /** Called once the kernel has copied its inputs into its own memory and reads them no more (optional). */
   onInputsCopied?: () => void
+  /**
+   * Resumes from a checkpoint: the first row (matmul) or block (primes) not done yet; the output array already holds
+   * the results before it. @default 0
+   */
+  resumeAt?: number
+  /** Called at slice boundaries: `done` rows or blocks are final in the output array (what a checkpoint saves). */
+  onSlice?: (done: number) => void
 }
 
 export interface WorkloadDescriptor<Params, Spec> {

@@ -11,7 +11,10 @@ function rowsPerSlice(spec: MatmulSpec): number {
   return Math.max(1, Math.floor(16e6 / Math.max(1, 2 * spec.n * spec.k)))
 }
 
-/** Computes `c = a·b` for one unit. Resolves false when cancelled part-way (c is then incomplete). */
+/**
+ * Computes `c = a·b` for one unit (rows from `ctx.resumeAt`, the ones before it already in c). Resolves false when
+ * cancelled part-way (c is then incomplete).
+ */
 export async function matmulCpu(
   spec: MatmulSpec,
   a: Float32Array,
@@ -22,11 +25,15 @@ export async function matmulCpu(
   const { m, n, k } = spec
   const slice = rowsPerSlice(spec)
   const yielder = createYielder()
+  const from = Math.min(m, Math.max(0, ctx.resumeAt ?? 0))
+  if (from > 0) ctx.onProgress(from / m)
   try {
-    for (let i0 = 0; i0 < m; i0 += slice) {
+    for (let i0 = from; i0 < m; i0 += slice) {
       if (ctx.isCancelled()) return false
-      matmulRows(a, b, c, n, k, i0, Math.min(m, i0 + slice))
-      ctx.onProgress(Math.min(m, i0 + slice) / m)
+      const i1 = Math.min(m, i0 + slice)
+      matmulRows(a, b, c, n, k, i0, i1)
+      ctx.onProgress(i1 / m)
+      ctx.onSlice?.(i1)
       // Let the worker see cancel messages between slices.
       await yielder.yieldNow()
     }

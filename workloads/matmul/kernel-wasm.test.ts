@@ -84,6 +84,31 @@ function kernelSuite(build: MatmulWasmBuild) {
     expect(progress).toHaveLength(2)
     expect(progress[1]).toBeLessThan(0.5)
   })
+
+  it('resumes from a checkpoint: rows saved at a slice boundary plus the rest equal the whole product', async () => {
+    const spec = { m: 512, n: 96, k: 2048 }
+    const a = randomMatrix(spec.m, spec.k, 5)
+    const b = randomMatrix(spec.k, spec.n, 6)
+    // A first run stopped after two slices; the checkpoint is c as it was at the last slice boundary.
+    const first = new Float32Array(spec.m * spec.n)
+    let saved = { done: 0, c: new Float32Array(0) }
+    let checks = 0
+    expect(
+      await matmulWasm(await instantiateMatmulWasm(build), spec, a, b, first, {
+        ...noCancel,
+        isCancelled: () => ++checks > 2,
+        onSlice: (done) => (saved = { done, c: first.slice() }),
+      }),
+    ).toBe(false)
+    expect(saved.done).toBeGreaterThan(0)
+    expect(saved.done).toBeLessThan(spec.m)
+    // A fresh instance (a reload) resumes from it: progress starts at the checkpoint and the product is whole.
+    const progress: number[] = []
+    const c = saved.c
+    expect(await matmulWasm(await instantiateMatmulWasm(build), spec, a, b, c, { ...noCancel, resumeAt: saved.done, onProgress: (f) => progress.push(f) })).toBe(true)
+    expect(progress[0]).toBe(saved.done / spec.m)
+    expect(maxDiff(c, reference(spec, a, b))).toBeLessThanOrEqual(1e-5 * spec.k)
+  })
 }
 
 describe('matmul WebAssembly kernel, plain SIMD build (f32x4.mul + f32x4.add)', () => {

@@ -109,18 +109,23 @@ export async function matmulWasm(
   ctx.onInputsCopied?.()
 
   const rowsPerSlice = Math.max(MR, Math.floor(SLICE_FLOPS / Math.max(1, 2 * n * k) / MR) * MR)
+  // Rows before `from` came from a checkpoint and are in c already.
+  const from = Math.min(m, Math.max(0, ctx.resumeAt ?? 0))
+  if (from > 0) ctx.onProgress(from / m)
   const yielder = createYielder()
   try {
-    for (let i0 = 0; i0 < m; i0 += rowsPerSlice) {
+    for (let i0 = from; i0 < m; i0 += rowsPerSlice) {
       if (ctx.isCancelled()) return false
       const i1 = Math.min(m, i0 + rowsPerSlice)
       x.gemmRows(raw, packedB, cAt, scratch, n, k, i0, i1)
+      // Each slice's rows go to c at once (the same copy as one at the end), so c is a checkpoint at every slice.
+      c.set(new Float32Array(x.memory.buffer, cAt + i0 * n * 4, (i1 - i0) * n), i0 * n)
       ctx.onProgress(i1 / m)
+      ctx.onSlice?.(i1)
       if (i1 < m) await yielder.yieldNow()
     }
   } finally {
     yielder.close()
   }
-  c.set(new Float32Array(x.memory.buffer, cAt, m * n))
   return true
 }

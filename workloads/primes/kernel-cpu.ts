@@ -86,16 +86,17 @@ export async function countBlocks(
   const blocks = blockCount(spec)
   if (out.length !== 1 + blocks) throw new RangeError(`output holds ${out.length} words, the unit needs ${1 + blocks}`)
   const yielder = createYielder()
-  let total = 0
   let sinceYield = 0
+  // Blocks before `from` were counted before a checkpoint; their counts are in `out` already.
+  const from = Math.min(blocks, Math.max(0, ctx.resumeAt ?? 0))
+  if (from > 0) ctx.onProgress(from / blocks)
   try {
-    for (let i = 0; i < blocks; i++) {
+    for (let i = from; i < blocks; i++) {
       if (ctx.isCancelled()) return false
       const { lo, hi } = blockRange(spec, i)
-      const count = countBlock(lo, hi)
-      out[1 + i] = count
-      total += count
+      out[1 + i] = countBlock(lo, hi)
       ctx.onProgress((i + 1) / blocks)
+      ctx.onSlice?.(i + 1)
       // Yield about every 2^20 integers (a few ms), so the worker sees cancel messages between segments.
       sinceYield += hi - lo
       if (sinceYield >= 1 << 20 && i + 1 < blocks) {
@@ -106,6 +107,8 @@ export async function countBlocks(
   } finally {
     yielder.close()
   }
+  let total = 0
+  for (let i = 0; i < blocks; i++) total += out[1 + i]
   out[0] = total
   return true
 }

@@ -44,6 +44,22 @@ async function runUnit(spec: PrimesSpec, kernel: 'js' | 'wasm'): Promise<Uint32A
 }
 
 describe('primes kernels', () => {
+  it('resume from a checkpoint: blocks counted before it are kept and the total covers every block', async () => {
+    const spec: PrimesSpec = { lo: 0, hi: 1e7, block: 1e6 }
+    const whole = await runUnit(spec, 'wasm')
+    // A first run stopped after 3 blocks; the checkpoint is the output as it was then.
+    const out = new Uint32Array(1 + blockCount(spec))
+    let checks = 0
+    let done = 0
+    expect(await primesWasm(await instantiatePrimesWasm(), spec, out, { ...ctx(() => {}, () => ++checks > 3), onSlice: (d) => (done = d) })).toBe(false)
+    expect(done).toBe(3)
+    const progress: number[] = []
+    expect(await primesCpu(spec, out, { ...ctx((f) => progress.push(f)), resumeAt: done })).toBe(true)
+    expect(progress[0]).toBe(0.3)
+    expect(Array.from(out)).toEqual(Array.from(whole))
+    expect(out[0]).toBe(664579)
+  })
+
   it('count known values of π(x)', async () => {
     expect(countPrimesJs(0, 1e6)).toBe(78498)
     expect(countPrimesJs(0, 1e7)).toBe(664579)

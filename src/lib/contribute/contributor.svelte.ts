@@ -13,7 +13,7 @@ import { HubClient } from '../hub/client.ts'
 import { ensureDeviceKey, loadDeviceKey } from '../identity/index.ts'
 import type { PeerNetwork } from '../p2p/network.svelte.ts'
 import { requestOutboxSync } from '../pwa/background-sync.ts'
-import { completeLease, countOutbox, deleteLease, listLeases, putLeases } from '../storage/index.ts'
+import { checkpointFraction, completeLease, countOutbox, deleteLease, listLeases, putLeases } from '../storage/index.ts'
 import type { Settings } from '../settings.svelte.ts'
 import { cpuKernelLabel } from '../../../workers/wasm-features.ts'
 import { InputCache } from './input-cache.ts'
@@ -37,6 +37,9 @@ export interface BackendView {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** How often a computing unit saves its progress to IndexedDB (at a slice boundary; see workers/checkpoint.ts). */
+export const CHECKPOINT_EVERY_MS = 2000
 
 /** sessionStorage flag: contributing was paused for an update and carries on after the reload. */
 const RESUME_AFTER_UPDATE = 'meshwork.resumeAfterUpdate'
@@ -164,7 +167,10 @@ export class Contributor {
       if (this.#settings.peers) void this.#peers?.start(this.#client!, key)
       await this.#chooseBackend()
       // Units leased before (a reload, or the network is gone): compute them first.
-      for (const unit of await listLeases().catch(() => [])) if (!this.#held.has(unit.unitId)) this.#runUnit(unit)
+      // Those with a checkpoint resume from it, and their progress bars start where they stopped.
+      for (const unit of await listLeases().catch(() => [])) {
+        if (!this.#held.has(unit.unitId)) this.#runUnit(unit, await checkpointFraction(unit.unitId).catch(() => 0))
+      }
     } catch (error) {
       this.#running = false
       this.#status = ''
@@ -321,10 +327,11 @@ export class Contributor {
     }
   }
 
-  #runUnit(unit: LeasedUnit): void {
+  /** @param resumeAt the progress of its last checkpoint (0 to 1), where its bar starts. @default 0 */
+  #runUnit(unit: LeasedUnit, resumeAt = 0): void {
     this.#held.set(unit.unitId, unit)
     this.#peers?.setJobs(new Set([...this.#held.values()].map((u) => u.jobId)))
-    this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: 0 })
+    this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: resumeAt })
     const epoch = this.#epoch
     void this.#compute(unit, epoch).finally(() => {
       // After a Stop, a later Start owns this unit's place in the lists (if it runs the unit again).
@@ -373,11 +380,12 @@ export class Contributor {
       },
     }
     const inputHashes = unit.inputs
-    let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend }, hooks)
+    const checkpoint = { key: unit.unitId, everyMs: CHECKPOINT_EVERY_MS }
+    let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
     if (!outcome.ok && outcome.code === 'compute_failed' && backend === 'webgpu' && this.#running) {
       this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); this unit runs on the CPU instead.`
       backend = 'cpu'
-      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend }, hooks)
+      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
     }
     if (!outcome.ok) {
       if (outcome.code !== 'cancelled') {

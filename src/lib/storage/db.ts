@@ -59,16 +59,34 @@ export interface StoredLease {
   storedAt: number
 }
 
+/**
+ * A long unit's progress, saved by its compute worker at slice boundaries (workers/checkpoint.ts): after a reload the
+ * unit resumes from here instead of from zero. Removed with its lease (completed, failed or expired).
+ */
+export interface StoredCheckpoint {
+  unitId: string
+  workload: string
+  /** The unit's spec as JSON: a checkpoint is used only for the very unit it was saved for. */
+  spec: string
+  /** Rows (matmul) or blocks (primes) done, of `total`. */
+  done: number
+  total: number
+  /** The whole output array as it was (its first `done` rows or blocks are final). */
+  output: Blob
+  savedAt: number
+}
+
 interface MeshworkDB extends DBSchema {
   device: { key: string; value: StoredDeviceKey }
   outbox: { key: string; value: OutboxEntry; indexes: { createdAt: number } }
   blobs: { key: string; value: StoredBlob; indexes: { usedAt: number } }
   receipts: { key: string; value: PendingReceipt }
   leases: { key: string; value: StoredLease }
+  checkpoints: { key: string; value: StoredCheckpoint }
 }
 
 export const DB_NAME = 'meshwork'
-const DB_VERSION = 4
+const DB_VERSION = 5
 
 let dbPromise: Promise<IDBPDatabase<MeshworkDB>> | undefined
 
@@ -87,6 +105,7 @@ export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
       if (oldVersion < 3) db.createObjectStore('leases', { keyPath: 'unitId' })
       // Version 4 keeps blob bytes as Blobs; the cache's old entries (Uint8Arrays) are dropped, not converted.
       if (oldVersion >= 2 && oldVersion < 4) void transaction.objectStore('blobs').clear()
+      if (oldVersion < 5) db.createObjectStore('checkpoints', { keyPath: 'unitId' })
     },
     blocking() {
       // A newer version of the app wants to upgrade: let it.
