@@ -25,19 +25,46 @@ export async function probeGpu(): Promise<GpuProbe> {
   return { available: true, isFallbackAdapter: isFallback(adapter), name: adapterName(adapter) }
 }
 
-/** The worker's device, requested on first use. */
+/** Why each lost device was lost, by device (the runner names it in its error). */
+const lostReasons = new WeakMap<GPUDevice, string>()
+
+/** The reason `device` was lost, or undefined while it is live. */
+export function lostReason(device: GPUDevice): string | undefined {
+  return lostReasons.get(device)
+}
+
+/** The limits the matmul kernels use, raised to what the adapter allows (the defaults are WebGPU's minimums). */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+] as const
+
+/** A device for compute on `adapter`, with the limits above raised to the adapter's. */
+export async function requestComputeDevice(adapter: GPUAdapter, label = 'meshwork-compute'): Promise<GPUDevice> {
+  const requiredLimits: Record<string, number> = {}
+  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name]
+  const device = await adapter.requestDevice({ label, requiredLimits })
+  void device.lost.then((info) => lostReasons.set(device, info.message || info.reason || 'unknown reason'))
+  return device
+}
+
+/** The worker's device, requested on first use; a lost device is forgotten, so the next call creates a new one. */
 export function getGpuDevice(): Promise<{ device: GPUDevice; adapter: GPUAdapter }> {
-  devicePromise ??= (async () => {
+  const current = (devicePromise ??= (async () => {
     const adapter = await navigator.gpu?.requestAdapter({ powerPreference: 'high-performance' })
     if (!adapter) throw new Error('no WebGPU adapter was found')
-    const device = await adapter.requestDevice({ label: 'meshwork-compute' })
+    const device = await requestComputeDevice(adapter)
     void device.lost.then(() => {
-      devicePromise = undefined
+      if (devicePromise === current) devicePromise = undefined
     })
     return { device, adapter }
-  })()
-  devicePromise.catch(() => {
-    devicePromise = undefined
+  })())
+  current.catch(() => {
+    if (devicePromise === current) devicePromise = undefined
   })
-  return devicePromise
+  return current
 }

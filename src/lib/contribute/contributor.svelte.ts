@@ -282,6 +282,13 @@ export class Contributor {
     this.#pool.resize(this.#settings.workers)
   }
 
+  /** Leaves the GPU for the CPU (after the GPU failed twice on a unit): CPU workers, CPU units from now on. */
+  #useCpu(): void {
+    if (this.#backend?.kind !== 'webgpu' || !this.#pool) return
+    this.#backend = { kind: 'cpu', label: cpuLabel(this.#settings.workers) }
+    this.#pool.resize(this.#settings.workers)
+  }
+
   /** Units to hold (computing plus ready to compute): two per worker, so a short outage does not idle the pool. */
   #capacity(): number {
     return 2 * (this.#pool?.size ?? 0)
@@ -383,7 +390,9 @@ export class Contributor {
     const checkpoint = { key: unit.unitId, everyMs: CHECKPOINT_EVERY_MS }
     let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
     if (!outcome.ok && outcome.code === 'compute_failed' && backend === 'webgpu' && this.#running) {
-      this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); this unit runs on the CPU instead.`
+      // The worker already recreated the device once: a GPU that fails twice is not trusted again this session.
+      this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); contributing goes on on the CPU.`
+      this.#useCpu()
       backend = 'cpu'
       outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
     }
