@@ -24,6 +24,8 @@ export interface GpuMatmulOptions {
   config?: MatmulGpuConfig
   /** Called after each dispatch with its size and GPU wall time (benchmarks, tests). */
   onDispatch?: (flops: number, ms: number) => void
+  /** A fixed budget of flops per dispatch instead of the measured one (tests of the splitting). @default undefined */
+  dispatchFlops?: number
 }
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to
@@ -96,7 +98,7 @@ export async function matmulGpu(
 
     const total = 2 * M * N * K
     let done = 0
-    let budget = FIRST_DISPATCH_FLOPS
+    let budget = options.dispatchFlops ?? FIRST_DISPATCH_FLOPS
     const dispatch = async (row0: number, rows: number, col0: number, cols: number, k0: number, k1: number) => {
       device.queue.writeBuffer(params, 0, new Uint32Array([M, N, K, row0, col0, k0, k1, k0 > 0 ? 1 : 0]))
       const encoder = device.createCommandEncoder({ label: program.name })
@@ -115,7 +117,7 @@ export async function matmulGpu(
       const flops = 2 * rows * cols * (k1 - k0)
       options.onDispatch?.(flops, ms)
       // Size the next dispatch from this one's throughput, growing at most MAX_GROWTH times per step.
-      budget = Math.min(budget * MAX_GROWTH, (flops / Math.max(ms, 0.05)) * DISPATCH_TARGET_MS)
+      if (options.dispatchFlops === undefined) budget = Math.min(budget * MAX_GROWTH, (flops / Math.max(ms, 0.05)) * DISPATCH_TARGET_MS)
       done += flops
       ctx.onProgress(done / total)
     }
