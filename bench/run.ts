@@ -22,6 +22,11 @@ const parts: Part[] = [
     run: async () => (await import('./kernel.ts')).benchKernel([256, 512, 1024]),
   },
   {
+    name: 'gpu',
+    owns: (r) => r.name.startsWith('matmul gpu'),
+    run: async () => (await import('./gpu.ts')).benchGpu(),
+  },
+  {
     name: 'hub',
     owns: (r) => r.name.startsWith('hub '),
     run: async () => (await import('./hub.ts')).benchHub({ volunteers: 32 }),

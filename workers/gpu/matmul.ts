@@ -14,8 +14,8 @@ import { getPipeline } from './pipelines.ts'
 
 /** How long one dispatch should run: well under the ~50 ms at which watchdogs start to matter. */
 export const DISPATCH_TARGET_MS = 20
-/** The first dispatch's flops, before any throughput is known: ~50 ms on a slow software adapter. */
-const FIRST_DISPATCH_FLOPS = 5e7
+/** The first dispatch's flops, before any throughput is known: ~35 ms on SwiftShader here (0.3 GFLOP/s), far less on a GPU. */
+const FIRST_DISPATCH_FLOPS = 1e7
 /** A dispatch is at most this many times larger than the previous one (a fast first one can be a fluke). */
 const MAX_GROWTH = 4
 
