@@ -280,6 +280,21 @@ test('results queued in the widget upload on the next visit, without a click', a
   expect(await widget.getByTestId('embed-computing').textContent()).toBe('0')
 })
 
+test('the widget is governed too: on a discharging battery (a stub: no battery exists here) it pauses and says why', async ({ page, site }) => {
+  // In every frame, the widget's included: this machine has no battery, so Chromium reports a charging, full one.
+  await page.addInitScript(() => {
+    const battery = Object.assign(new EventTarget(), { charging: false, level: 0.6, chargingTime: Infinity, dischargingTime: 3600 })
+    Object.defineProperty(Navigator.prototype, 'getBattery', { configurable: true, value: () => Promise.resolve(battery) })
+  })
+  await page.goto(site.url)
+  const widget = page.frameLocator('#news iframe')
+  await widget.getByRole('button', { name: 'Start' }).click()
+  await expect(widget.getByTestId('embed-governor')).toHaveText('Paused: on battery')
+  await page.waitForTimeout(1500)
+  expect(await widget.getByTestId('embed-done').textContent()).toBe('0')
+  expect(await widget.getByTestId('embed-computing').textContent()).toBe('0')
+})
+
 test('signing in with a wallet inside the widget links the widget\'s device to that wallet', async ({ page, context }) => {
   const dir = mkdtempSync(join(tmpdir(), 'meshwork-widget-wallet-'))
   const chain = await startChain(dir)

@@ -51,6 +51,8 @@ function mount(element: HTMLElement): HTMLIFrameElement | undefined {
   frame.title = `Meshwork: lend spare computing power with ${options.label}`
   // Scripts and its own origin's storage (device key, outbox), and new tabs for links; never the top window.
   frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-popups allow-popups-to-escape-sandbox')
+  // The widget's governor reads CPU pressure (it slows down or pauses when the computer is under strain).
+  frame.setAttribute('allow', 'compute-pressure')
   frame.setAttribute('referrerpolicy', 'origin')
   frame.style.cssText = `display:block;width:100%;max-width:480px;border:0;height:${options.height ?? HEIGHT.initial}px;color-scheme:normal`
   element.replaceChildren(frame)

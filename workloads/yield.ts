@@ -28,6 +28,11 @@ export function setDuty(value: number): void {
   if (duty > 0) interruptPause()
 }
 
+/** This thread's duty cycle now (GPU dispatch loops read it between dispatches). */
+export function currentDuty(): number {
+  return duty
+}
+
 /** Wakes kernels waiting at duty 0 for one slice (they check for cancellation, then wait again). */
 export function interruptPause(): void {
   for (const wake of paused.splice(0)) wake()

@@ -7,6 +7,7 @@
 import type { CurrentWork } from '../../protocol/schemas.ts'
 import type { WidgetState } from '../../protocol/widget.ts'
 import { Contributor } from '../lib/contribute/index.ts'
+import { Governor } from '../lib/governor/index.ts'
 import { HubClient } from '../lib/hub/client.ts'
 import { settings, type Settings } from '../lib/settings.svelte.ts'
 import { openMeshworkDB } from '../lib/storage/index.ts'
@@ -19,6 +20,11 @@ export class EmbedWidget {
   readonly params: EmbedParams
   readonly settings: Settings = settings
   readonly contributor: Contributor
+  /**
+   * The same governor as the app's (battery, CPU pressure, duty), always at the in-use limits: the frame cannot see
+   * whether the person is using the partner's page.
+   */
+  readonly governor: Governor
   #job = $state<CurrentWork['job'] | undefined>(undefined)
   #storageBlocked = $state(false)
   #jobTimer: ReturnType<typeof setInterval> | undefined
@@ -27,6 +33,7 @@ export class EmbedWidget {
   constructor(params: EmbedParams) {
     this.params = params
     this.contributor = new Contributor(settings, undefined, '', params.partner)
+    this.governor = new Governor(settings, (d) => this.contributor.throttle(d.workers, d.duty), { alwaysInUse: true })
   }
 
   /** The hub's current job; `undefined` while loading, `null` when there is no work. */
@@ -59,6 +66,7 @@ export class EmbedWidget {
    * went out), shows this widget's credit, and asks what runs. Computes nothing: only Start does.
    */
   load(): void {
+    this.governor.start()
     openMeshworkDB().then(
       () => this.contributor.resume(),
       () => (this.#storageBlocked = true),

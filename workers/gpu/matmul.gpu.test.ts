@@ -10,6 +10,7 @@ import { MATMUL_CONFIGS, matmulTile } from '../../workloads/matmul/kernel-wgsl.t
 import { dawnAdapter } from './dawn.ts'
 import { requestComputeDevice } from './device.ts'
 import { matmulGpu } from './matmul.ts'
+import { setDuty } from '../../workloads/yield.ts'
 
 let device: GPUDevice
 
@@ -76,6 +77,24 @@ describe('WGSL matmul on SwiftShader', () => {
     check(m, n, k, c, a, b)
     // 4 column ranges of 128 x 2 k steps of 8.
     expect(sizes).toEqual(Array(8).fill(2 * 128 * 128 * 8))
+  })
+
+  it('follows the governor: at duty 0 it waits after the dispatch in flight, and goes on when work is allowed again', async () => {
+    const [m, n, k] = [128, 128, 64]
+    const a = randomMatrix(m, k, 21)
+    const b = randomMatrix(k, n, 22)
+    let dispatches = 0
+    setDuty(0)
+    try {
+      const run = matmulGpu(device, { m, n, k }, a, b, ctx, { config: MATMUL_CONFIGS[0], dispatchFlops: 1, onDispatch: () => dispatches++ })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(dispatches).toBe(1)
+      setDuty(1)
+      check(m, n, k, await run, a, b)
+      expect(dispatches).toBe(8)
+    } finally {
+      setDuty(1)
+    }
   })
 
   it('stops between dispatches when cancelled', async () => {

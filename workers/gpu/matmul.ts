@@ -4,11 +4,13 @@
  * range of columns, a range of k, accumulating) sized so each runs for about DISPATCH_TARGET_MS: the first is small,
  * and each next one is sized from the throughput the previous ones reached. GPU watchdogs kill long dispatches (and
  * some drivers then return zeros), so none may run long, on a software adapter or a fast GPU alike. Progress is
- * reported after each dispatch completes on the GPU; every buffer is destroyed before returning.
+ * reported after each dispatch completes on the GPU, and the governor's duty cycle is kept between dispatches. Every buffer
+ * is destroyed before returning.
  */
 import type { CpuKernelContext } from '../../workloads/types.ts'
 import type { MatmulSpec } from '../../workloads/matmul/descriptor.ts'
 import { chooseMatmulConfig, matmulProgram, matmulTile, type MatmulGpuConfig } from '../../workloads/matmul/kernel-wgsl.ts'
+import { currentDuty, untilAllowed } from '../../workloads/yield.ts'
 import { lostReason } from './device.ts'
 import { getPipeline } from './pipelines.ts'
 
@@ -99,6 +101,15 @@ export async function matmulGpu(
     const total = 2 * M * N * K
     let done = 0
     let budget = options.dispatchFlops ?? FIRST_DISPATCH_FLOPS
+    // The governor's duty cycle, as CPU kernels follow it: below 1, the GPU rests in proportion to the work it just
+    // did (at most 100 ms at a time); at 0, it waits until work is allowed again (or the task is cancelled).
+    const rest = async (busyMs: number) => {
+      const duty = currentDuty()
+      if (duty >= 1) return
+      if (duty <= 0) return untilAllowed(ctx.isCancelled)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, (busyMs * (1 - duty)) / duty)))
+    }
+
     const dispatch = async (row0: number, rows: number, col0: number, cols: number, k0: number, k1: number) => {
       device.queue.writeBuffer(params, 0, new Uint32Array([M, N, K, row0, col0, k0, k1, k0 > 0 ? 1 : 0]))
       const encoder = device.createCommandEncoder({ label: program.name })
@@ -120,6 +131,7 @@ export async function matmulGpu(
       if (options.dispatchFlops === undefined) budget = Math.min(budget * MAX_GROWTH, (flops / Math.max(ms, 0.05)) * DISPATCH_TARGET_MS)
       done += flops
       ctx.onProgress(done / total)
+      await rest(ms)
     }
 
     // Rows go in bands; within a band, columns and then k are cut further only when a band of bm rows is too big.

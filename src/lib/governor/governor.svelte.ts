@@ -53,13 +53,19 @@ export class Governor {
   #timer: ReturnType<typeof setInterval> | undefined
   #stop = new AbortController()
 
+  readonly #alwaysInUse: boolean
+
   /**
    * @param settings the person's limits (settings.governor and settings.workers)
    * @param apply receives every changed decision
+   * @param options.alwaysInUse for the partner widget, whose frame sees none of the input on the partner's page: no
+   *   idle detection, and the limit is the cores the person chose on the widget (settings.workers), at full duty.
+   *   Battery and CPU pressure apply as in the app. @default false
    */
-  constructor(settings: Settings, apply: (decision: Decision) => void) {
+  constructor(settings: Settings, apply: (decision: Decision) => void, options: { alwaysInUse?: boolean } = {}) {
     this.#settings = settings
     this.#apply = apply
+    this.#alwaysInUse = options.alwaysInUse ?? false
   }
 
   /** What the pool does now, and why. */
@@ -101,6 +107,10 @@ export class Governor {
 
   #policy(): GovernorPolicy {
     const g = this.#settings.governor
+    if (this.#alwaysInUse) {
+      const chosen = { workers: this.#settings.workers, duty: 1 }
+      return { active: chosen, idle: chosen, batteryMinLevel: g.batteryMinPercent === null ? undefined : g.batteryMinPercent / 100 }
+    }
     return {
       active: { workers: Math.min(g.activeWorkers, this.#settings.workers), duty: g.activeDutyPercent / 100 },
       idle: { workers: this.#settings.workers, duty: g.idleDutyPercent / 100 },
@@ -109,6 +119,7 @@ export class Governor {
   }
 
   #isIdle(now: number): boolean {
+    if (this.#alwaysInUse) return false
     const d = this.#detector
     if (d && d.userState) return d.userState === 'idle' || d.screenState === 'locked'
     return document.visibilityState === 'visible' && now - this.#lastInput >= this.#settings.governor.idleSeconds * 1000
