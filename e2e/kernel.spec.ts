@@ -23,3 +23,22 @@ test('Chromium computes units with the WebAssembly SIMD kernel, and the hub veri
   await page.getByRole('link', { name: 'History' }).click()
   await expect(page.locator('[data-testid="history-row"][data-state="valid"]').first()).toContainText('Verified')
 })
+
+test.describe('one large unit', () => {
+  // A job of a single 512 x 512 x 4096 unit: nothing else for the second worker to do.
+  test.use({ demo: { m: 512, n: 512, k: 4096, tile: 512 } })
+
+  test('a lone unit is split over every allowed core, and the hub verifies the joined product', async ({ page, hub }) => {
+    await page.addInitScript(() => {
+      localStorage.setItem(
+        'meshwork.settings.v1',
+        JSON.stringify({ workers: 2, backend: 'cpu', cacheMB: 512, peers: false, governor: { idleSeconds: 600, activeWorkers: 2, activeDutyPercent: 100, idleDutyPercent: 100, batteryMinPercent: null } }),
+      )
+    })
+    await page.goto(hub.url)
+    await page.getByRole('button', { name: 'Contribute' }).click()
+    await expect(page.getByTestId('task-cores')).toHaveText(' on 2 cores')
+    await expect.poll(() => count(page, 'count-verified'), { timeout: 60_000 }).toBe(1)
+    expect(await count(page, 'count-rejected')).toBe(0)
+  })
+})

@@ -8,7 +8,8 @@
  * in the device's blob store, so the buffer of leased units still computes after a reload or with the network gone.
  */
 import { MeshworkError, type Backend, type LeasedUnit, type VolunteerSummary } from '../../../protocol/index.ts'
-import { WorkerPool } from '../compute/pool.ts'
+import { WorkerPool, type TaskSplit } from '../compute/pool.ts'
+import { matmulRowSplit } from '../../../workloads/matmul/split.ts'
 import { HubClient } from '../hub/client.ts'
 import { ensureDeviceKey, loadDeviceKey } from '../identity/index.ts'
 import type { PeerNetwork } from '../p2p/network.svelte.ts'
@@ -28,6 +29,8 @@ export interface TaskView {
   costFlops: number
   phase: TaskPhase
   progress: number
+  /** Workers computing this one unit together (more than 1 when it was split by rows: see #splitAcross). */
+  cores: number
 }
 
 export interface BackendView {
@@ -37,6 +40,9 @@ export interface BackendView {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Workloads whose units can be split over several workers (WorkerPool.runAcross). */
+const SPLITS: Record<string, TaskSplit> = { matmul: matmulRowSplit }
 
 /** How often a computing unit saves its progress to IndexedDB (at a slice boundary; see workers/checkpoint.ts). */
 export const CHECKPOINT_EVERY_MS = 2000
@@ -282,6 +288,17 @@ export class Contributor {
     this.#pool.resize(this.#settings.workers)
   }
 
+  /**
+   * How to split a unit over every worker, when that is worth it: a CPU unit of a workload that splits (matmul, by
+   * rows), while it is the only unit this page holds (a job's last unit, or a job of one large unit) and the governor
+   * lets more than one worker compute. Otherwise undefined: one unit per worker keeps every core busy already.
+   */
+  #splitAcross(unit: LeasedUnit, backend: Backend, pool: WorkerPool): TaskSplit | undefined {
+    const split = SPLITS[unit.workload]
+    if (!split || backend !== 'cpu' || this.#held.size !== 1) return undefined
+    return Math.min(pool.size, this.#throttle.workers) > 1 ? split : undefined
+  }
+
   /** Leaves the GPU for the CPU (after the GPU failed twice on a unit): CPU workers, CPU units from now on. */
   #useCpu(): void {
     if (this.#backend?.kind !== 'webgpu' || !this.#pool) return
@@ -338,7 +355,7 @@ export class Contributor {
   #runUnit(unit: LeasedUnit, resumeAt = 0): void {
     this.#held.set(unit.unitId, unit)
     this.#peers?.setJobs(new Set([...this.#held.values()].map((u) => u.jobId)))
-    this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: resumeAt })
+    this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: resumeAt, cores: 1 })
     const epoch = this.#epoch
     void this.#compute(unit, epoch).finally(() => {
       // After a Stop, a later Start owns this unit's place in the lists (if it runs the unit again).
@@ -388,7 +405,17 @@ export class Contributor {
     }
     const inputHashes = unit.inputs
     const checkpoint = { key: unit.unitId, everyMs: CHECKPOINT_EVERY_MS }
-    let outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
+    const split = this.#splitAcross(unit, backend, pool)
+    let outcome
+    if (split) {
+      // A lone unit and idle workers: every allowed core computes it, by rows (no checkpoints for split units).
+      const bytes = await Promise.all(inputs.map(async (input) => new Uint8Array(await input.arrayBuffer())))
+      const t = this.#task(unit.unitId)
+      if (t) t.cores = Math.min(pool.size, this.#throttle.workers)
+      outcome = await pool.runAcross({ taskId, workload: unit.workload, spec: unit.spec, inputs: bytes, backend }, split, hooks)
+    } else {
+      outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
+    }
     if (!outcome.ok && outcome.code === 'compute_failed' && backend === 'webgpu' && this.#running) {
       // The worker already recreated the device once: a GPU that fails twice is not trusted again this session.
       this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); contributing goes on on the CPU.`
