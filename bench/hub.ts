@@ -20,7 +20,8 @@ export interface HubBenchOptions {
 export async function benchHub({ volunteers, units = 4096 }: HubBenchOptions): Promise<BenchRow[]> {
   const tile = 16
   const side = Math.sqrt(units) * tile
-  const hub = await startHub({}, undefined, { MESHWORK_DEMO: 'off' })
+  // Rate limits off: all simulated volunteers share one loopback network, and this measures the hub's throughput.
+  const hub = await startHub({}, undefined, { MESHWORK_DEMO: 'off', MESHWORK_RATE_NETWORK: '0', MESHWORK_RATE_DEVICE: '0' })
   try {
     const created = await hub.owner('/jobs', {
       method: 'POST',

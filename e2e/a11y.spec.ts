@@ -28,6 +28,10 @@ async function seriousViolations(page: Page): Promise<string[]> {
 
 const PAGES = ['contribute', 'wallet', 'network', 'history', 'settings']
 
+// axe-core is injected as an inline script, which the hub's Content-Security-Policy refuses (as it should: see
+// security.spec.ts): these tests let Playwright bypass it.
+test.use({ bypassCSP: true })
+
 test('the app\'s pages have no serious or critical accessibility violations', async ({ page, hub }) => {
   for (const name of PAGES) {
     await page.goto(`${hub.url}/#/${name}`)

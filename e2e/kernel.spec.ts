@@ -38,7 +38,8 @@ test.describe('one large unit', () => {
     await page.goto(hub.url)
     await page.getByRole('button', { name: 'Contribute' }).click()
     await expect(page.getByTestId('task-cores')).toHaveText(' on 2 cores')
-    await expect.poll(() => count(page, 'count-verified'), { timeout: 60_000 }).toBe(1)
+    // The hub seeds a new one-unit demo job when one is done, so more units follow (each split as well).
+    await expect.poll(() => count(page, 'count-verified'), { timeout: 60_000 }).toBeGreaterThanOrEqual(1)
     expect(await count(page, 'count-rejected')).toBe(0)
   })
 })

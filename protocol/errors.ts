@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
   | 'unavailable'
   | 'cancelled'
   | 'compute_failed'
@@ -23,6 +24,8 @@ export interface MeshworkErrorOptions {
   cause?: unknown
   /** Whether the same operation may succeed later. @default false */
   transient?: boolean
+  /** When to try again, in ms (a 429's Retry-After). @default undefined */
+  retryAfterMs?: number
 }
 
 export class MeshworkError extends Error {
@@ -31,6 +34,7 @@ export class MeshworkError extends Error {
   readonly shortMessage: string
   readonly details: string | undefined
   readonly transient: boolean
+  readonly retryAfterMs: number | undefined
 
   constructor(shortMessage: string, options: MeshworkErrorOptions) {
     super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause })
@@ -38,6 +42,7 @@ export class MeshworkError extends Error {
     this.code = options.code
     this.details = options.details
     this.transient = options.transient ?? false
+    this.retryAfterMs = options.retryAfterMs
   }
 
   /** The error as data, for the wire (`{ ok: false, code, message }`). */
@@ -55,8 +60,12 @@ export interface WireError {
 }
 
 /** Rebuilds an error from its wire form; 5xx-like codes and network failures are transient. */
-export function errorFromWire(wire: WireError, status?: number): MeshworkError {
+export function errorFromWire(wire: WireError, status?: number, retryAfterMs?: number): MeshworkError {
   const transient =
-    wire.code === 'unavailable' || wire.code === 'network' || wire.code === 'internal' || (status !== undefined && status >= 500)
-  return new MeshworkError(wire.message, { code: wire.code, details: wire.details, transient })
+    wire.code === 'unavailable' ||
+    wire.code === 'network' ||
+    wire.code === 'internal' ||
+    wire.code === 'rate_limited' ||
+    (status !== undefined && status >= 500)
+  return new MeshworkError(wire.message, { code: wire.code, details: wire.details, transient, retryAfterMs })
 }

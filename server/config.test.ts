@@ -20,7 +20,13 @@ describe('hubOptionsFromEnv', () => {
       leaseMs: 600_000,
       p2p: { port: 8081 },
       receipts: { allowSameNetwork: false },
+      rateLimits: { device: { perSecond: 20, burst: 60 }, network: { perSecond: 300, burst: 900 } },
     })
+    expect(hubOptionsFromEnv({ MESHWORK_RATE_DEVICE: '5', MESHWORK_RATE_NETWORK: '0' }).rateLimits).toEqual({
+      device: { perSecond: 5, burst: 15 },
+      network: { perSecond: 0, burst: 0 },
+    })
+    expect(() => hubOptionsFromEnv({ MESHWORK_RATE_DEVICE: 'fast' })).toThrow(/MESHWORK_RATE_DEVICE must be an integer/)
     expect(hubOptionsFromEnv({ MESHWORK_DEMO: 'off', PORT: '0', MESHWORK_DEMO_PARAMS: '{"m":64}' })).toMatchObject({
       demo: false,
       port: 0,

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { P2PConfig } from '../protocol/p2p.ts'
 import { describeZodError } from '../protocol/schemas.ts'
 import type { HubOptions, HubP2POptions } from './hub.ts'
+import { DEFAULT_RATE_LIMITS, type RateLimit } from './http/rate-limit.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -75,7 +76,8 @@ function p2pFromEnv(env: Env, httpPort: number): HubP2POptions | false {
  * MESHWORK_RESET_TOKEN (off), MESHWORK_DEMO (on), MESHWORK_DEMO_PARAMS (JSON), MESHWORK_LEASE_MS (600000),
  * the peer network's MESHWORK_P2P (on), MESHWORK_P2P_PORT (PORT + 1; 0 = any free port), MESHWORK_P2P_HOST (HOST),
  * MESHWORK_P2P_ANNOUNCE (comma-separated multiaddrs), MESHWORK_ICE_SERVERS (JSON) and
- * MESHWORK_RECEIPTS_SAME_NETWORK (off). Token rewards (MESHWORK_REWARDS, MESHWORK_CHAIN_RPC, MESHWORK_CHAIN_ID,
+ * MESHWORK_RECEIPTS_SAME_NETWORK (off), the rate limits MESHWORK_RATE_DEVICE (20) and MESHWORK_RATE_NETWORK (300)
+ * (requests a second per device and per IPv4 /24 or IPv6 /48; 0 = none). Token rewards (MESHWORK_REWARDS, MESHWORK_CHAIN_RPC, MESHWORK_CHAIN_ID,
  * MESHWORK_REWARD_CONTRACT, MESHWORK_REWARD_RATE, MESHWORK_REWARD_KEY) are read by `rewardsFromEnv` in
  * wallet/config.ts, which may read and write DATA_DIR. MESHWORK_TLS_CERT and MESHWORK_TLS_KEY (PEM files) serve HTTPS.
  */
@@ -109,9 +111,18 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     leaseMs: integer(env, 'MESHWORK_LEASE_MS', 600_000, 1000, 30 * 24 * 3600 * 1000),
     p2p: p2pFromEnv(env, port),
     receipts: { allowSameNetwork: flag(env, 'MESHWORK_RECEIPTS_SAME_NETWORK', false) },
+    rateLimits: {
+      device: rate(integer(env, 'MESHWORK_RATE_DEVICE', DEFAULT_RATE_LIMITS.device.perSecond, 0, 1_000_000)),
+      network: rate(integer(env, 'MESHWORK_RATE_NETWORK', DEFAULT_RATE_LIMITS.network.perSecond, 0, 1_000_000)),
+    },
     ...publicUrlFromEnv(env),
     ...tlsFromEnv(env),
   }
+}
+
+/** A limit of `perSecond` requests a second with bursts of three seconds' worth (0: no limit). */
+function rate(perSecond: number): RateLimit {
+  return { perSecond, burst: perSecond * 3 }
 }
 
 /** MESHWORK_TLS_CERT and MESHWORK_TLS_KEY: PEM files for serving HTTPS directly (both or neither). */

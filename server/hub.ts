@@ -21,6 +21,7 @@ import { createValidatorLoop } from './loops/validator.ts'
 import { ensureOwnerToken, type OwnerToken } from './owner-token.ts'
 import { startHubPeer, type HubPeer, type HubPeerOptions, type IceServer } from './p2p/index.ts'
 import type { TlsOptions } from './p2p/hub-peer.ts'
+import { createPrometheus, instrumentStore } from './metrics.ts'
 import { networkOf, type ReceiptRules } from './receipts/index.ts'
 import { createDemoSeederLoop, demoParams } from './seed.ts'
 import { openSqliteStore } from './store/sqlite.ts'
@@ -67,6 +68,8 @@ export interface HubOptions {
    * need a secure context, which anywhere but localhost means HTTPS. @default plain HTTP (e.g. behind a TLS proxy)
    */
   tls?: TlsOptions
+  /** Requests a second per device and per network on public and volunteer routes. @default DEFAULT_RATE_LIMITS */
+  rateLimits?: import('./http/rate-limit.ts').RateLimits
   /** Token rewards: chain, contract, reward key and rate. Unset: the Wallet page says rewards are not configured. */
   rewards?: import('./wallet/vouchers.ts').RewardsConfig
 }
@@ -146,7 +149,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const seedParams = demo ? demoParams(options.demoParams) : undefined
 
   fs.mkdirSync(dataDir, { recursive: true })
-  const store = openSqliteStore(path.join(dataDir, 'meshwork.sqlite'))
+  const rawStore = openSqliteStore(path.join(dataDir, 'meshwork.sqlite'))
+  const prometheus = createPrometheus(rawStore)
+  const store = instrumentStore(rawStore, prometheus.observeStore)
   try {
     const ownerToken = await ensureOwnerToken(store, { token: options.apiToken, reset: options.resetApiToken })
     const onError = (error: unknown) => log(describe(error))
@@ -211,6 +216,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       ownerTokenHash: ownerToken.hash,
       onDevice,
       staticDir,
+      ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+      prometheus,
+      security: {
+        ...(options.rewards ? { chainRpcOrigin: new URL(options.rewards.rpcUrl).origin } : {}),
+        https: Boolean(options.tls),
+      },
       log,
     })
 

@@ -46,6 +46,8 @@ export async function startTestHub(options: Partial<HubOptions> = {}): Promise<T
     loopIntervalMs: 20,
     log: () => {},
     p2p: { port: 0 },
+    // Tests of everything else send bursts from one loopback network; rate-limit.test.ts sets its own limits.
+    rateLimits: { device: { perSecond: 0, burst: 0 }, network: { perSecond: 0, burst: 0 } },
     ...options,
   })
   await hub.listen()

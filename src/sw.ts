@@ -4,6 +4,7 @@
  * computing with the network gone), answers navigations with the cached shell, activates an update only when the page
  * asks (after its running units are safe), and uploads the result outbox on Background Sync.
  */
+import './lib/csp.ts'
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching'
 import { NavigationRoute, registerRoute } from 'workbox-routing'
 import { OUTBOX_SYNC_TAG, SKIP_WAITING } from './lib/pwa/messages.ts'

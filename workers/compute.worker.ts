@@ -3,6 +3,7 @@
  * Module Web Worker entry: exposes the compute runtime through comlink, transferring outputs (and inputs handed back
  * early) instead of copying them.
  */
+import '../src/lib/csp.ts'
 import { expose, releaseProxy, transfer, type Remote } from 'comlink'
 import { computeRuntime } from './runtime.ts'
 import type { ComputeWorkerApi } from './protocol.ts'

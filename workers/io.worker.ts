@@ -5,6 +5,7 @@
  * holds only Blob handles and counts, so no megabyte is copied, encoded or hashed where it would block the interface:
  * with every compute worker busy, the main thread has no task longer than 50 ms (e2e/governor.spec.ts).
  */
+import '../src/lib/csp.ts'
 import { expose } from 'comlink'
 import { MeshworkError } from '../protocol/index.ts'
 import { Uploader } from '../src/lib/contribute/uploader.ts'

@@ -28,6 +28,26 @@ describe('duty cycle', () => {
     expect(half).toBeLessThan(0.6)
   })
 
+  it('keeps a low duty exact with long slices: all the sleep owed is slept, in steps that see a new duty', async () => {
+    setDuty(0.05)
+    const yielder = createYielder()
+    const s = performance.now()
+    while (performance.now() - s < 20);
+    // 20 ms of work at 5 % owes 380 ms of sleep (not a single capped 100 ms step).
+    const before = performance.now()
+    await yielder.yieldNow()
+    expect(performance.now() - before).toBeGreaterThan(300)
+    // A duty raised mid-sleep ends it within a step (100 ms).
+    const s2 = performance.now()
+    while (performance.now() - s2 < 20);
+    const sleeping = performance.now()
+    const done = yielder.yieldNow()
+    setTimeout(() => setDuty(1), 50)
+    await done
+    expect(performance.now() - sleeping).toBeLessThan(250)
+    yielder.close()
+  })
+
   it('holds a kernel at duty 0 until the duty rises, and lets it look for a cancel when interrupted', async () => {
     setDuty(0)
     const yielder = createYielder()

@@ -143,7 +143,8 @@ describe('static app', () => {
     expect(embed.status).toBe(200)
     expect(await embed.text()).toContain('<title>Meshwork widget</title>')
     expect(embed.headers.get('x-frame-options')).toBeNull()
-    expect(embed.headers.get('content-security-policy')).toBe('frame-ancestors *')
+    // The app's policy, with any site allowed to frame it.
+    expect(embed.headers.get('content-security-policy')).toMatch(/default-src 'self'.*; frame-ancestors \*$/)
   })
 
   it('answers a missing widget.js with 404, not the app page', async () => {
@@ -165,6 +166,34 @@ describe('static app', () => {
       expect(await page.text()).toContain('npm run build')
     } finally {
       await bare.close()
+    }
+  })
+})
+
+describe('security headers', () => {
+  it('the app: a policy allowing only what it needs, and no framing', async () => {
+    const response = await fetch(`${t.url}/`)
+    const csp = response.headers.get('content-security-policy') ?? ''
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'")
+    expect(csp).toContain("object-src 'none'")
+    expect(csp).toContain("frame-ancestors 'none'")
+    expect(csp).not.toContain("'unsafe-eval' ")
+    expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/)
+    expect(response.headers.get('x-frame-options')).toBe('DENY')
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(response.headers.get('cross-origin-opener-policy')).toBe('same-origin')
+    expect(response.headers.get('strict-transport-security')).toBeNull()
+  })
+
+  it('the widget page may be framed by any site; the API answers allow nothing', async () => {
+    const embed = await fetch(`${t.url}/embed.html`)
+    expect(embed.headers.get('content-security-policy')).toContain('frame-ancestors *')
+    expect(embed.headers.get('x-frame-options')).toBeNull()
+    for (const path of ['/api/v1/health', '/api/v1/no-such-route', '/assets/kernel-abc123.wasm']) {
+      const response = await fetch(`${t.url}${path}`)
+      expect(response.headers.get('content-security-policy'), path).toBe("default-src 'none'; frame-ancestors 'none'")
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff')
     }
   })
 })

@@ -12,7 +12,9 @@ import { ownerRoutes } from './routes/owner.ts'
 import { publicRoutes } from './routes/public.ts'
 import { volunteerRoutes } from './routes/volunteer.ts'
 import { walletRoutes } from './routes/wallet.ts'
+import { securityHeaders, type SecurityHeaderOptions } from './security-headers.ts'
 import { createStaticHandler } from './static.ts'
+import { checkOwnerToken } from '../owner-token.ts'
 
 export interface CreateAppOptions {
   /** What the routes need, less the OpenAPI document (built here from the routes). */
@@ -23,6 +25,12 @@ export interface CreateAppOptions {
   /** Folder of the built app. */
   staticDir: string
   log: (line: string) => void
+  /** The hub's Prometheus metrics, served at /metrics to the owner's token. @default undefined (no /metrics) */
+  prometheus?: import('../metrics.ts').HubPrometheus
+  /** Limits on public and volunteer requests. @default DEFAULT_RATE_LIMITS (server/http/rate-limit.ts) */
+  rateLimits?: import('./rate-limit.ts').RateLimits
+  /** What the Content-Security-Policy must allow besides the hub itself, and whether it serves HTTPS. @default {} */
+  security?: SecurityHeaderOptions
 }
 
 export interface App {
@@ -32,13 +40,35 @@ export interface App {
 }
 
 /** Builds the Hono app. */
-export function createApp({ context, ownerTokenHash, onDevice, staticDir, log }: CreateAppOptions): App {
+export function createApp({ context, ownerTokenHash, onDevice, staticDir, log, security = {}, rateLimits, prometheus }: CreateAppOptions): App {
   let openapi: unknown
   const ctx: ApiContext = { ...context, openapi: () => (openapi ??= buildOpenApi(routes, { version: context.version })) }
   const routes = [...publicRoutes(ctx), ...volunteerRoutes(ctx), ...walletRoutes(ctx), ...ownerRoutes(ctx)]
 
   const app = new Hono()
-  mountRoutes(app, routes, { ownerTokenHash, onDevice, now: context.now })
+  app.use('*', securityHeaders(security))
+  if (prometheus) {
+    app.use('/api/*', async (c, next) => {
+      const started = performance.now()
+      await next()
+      // The route's pattern (/api/v1/jobs/:id), never the raw path: one series per route, not per id.
+      const route = c.req.routePath === '/api/*' ? 'unmatched' : c.req.routePath
+      prometheus.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000)
+    })
+    app.get('/metrics', async (c) => {
+      if (!checkOwnerToken(ownerTokenHash, c.req.header('authorization'))) {
+        throw new MeshworkError('/metrics needs the job owner\'s token: send "Authorization: Bearer <MESHWORK_API_TOKEN>".', { code: 'unauthorized' })
+      }
+      return c.body(await prometheus.registry.metrics(), 200, { 'content-type': prometheus.registry.contentType })
+    })
+  }
+  mountRoutes(app, routes, {
+    ownerTokenHash,
+    onDevice,
+    now: context.now,
+    ...(rateLimits ? { rateLimits } : {}),
+    ...(prometheus ? { onRateLimited: (limit: 'device' | 'network') => prometheus.rateLimited.inc({ limit }) } : {}),
+  })
   const unknownApi = (c: { req: { method: string; path: string } }) => {
     throw new MeshworkError(`No API route ${c.req.method} ${c.req.path}; see /api/v1/openapi.json.`, { code: 'not_found' })
   }

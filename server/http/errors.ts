@@ -12,6 +12,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   unavailable: 503,
   cancelled: 499 as ContentfulStatusCode,
   compute_failed: 422,
@@ -30,6 +31,7 @@ export function errorResponse(c: Context, error: unknown, log: (line: string) =>
   const headers: Record<string, string> = hasUnreadBody(c.req.raw) ? { connection: 'close' } : {}
   if (error instanceof MeshworkError) {
     if (error.code === 'internal' || error.code === 'unavailable') log(`${c.req.method} ${c.req.path}: ${describe(error)}`)
+    if (error.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
     return c.json(error.toWire(), statusOf(error.code), headers)
   }
   log(`${c.req.method} ${c.req.path} failed: ${describe(error)}`)

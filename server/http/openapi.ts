@@ -18,6 +18,7 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'Conflicts with the current state; `message` says why.',
   413: 'The body is larger than this endpoint accepts.',
   415: 'The body has the wrong content type.',
+  429: 'Too many requests from this device or network; `Retry-After` says when to try again.',
   500: 'Internal error (logged by the hub).',
   503: 'Temporarily unavailable; retry later.',
 }
@@ -50,6 +51,7 @@ function security(route: AnyRoute): JsonSchema[] {
 function errorStatuses(route: AnyRoute): number[] {
   const statuses = new Set<number>(route.errors ?? [])
   if (route.auth !== 'public') statuses.add(401)
+  if (route.auth !== 'owner') statuses.add(429)
   if (route.params || route.query) statuses.add(400)
   if (route.body) {
     statuses.add(413)

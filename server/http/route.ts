@@ -10,6 +10,8 @@ import { API_PREFIX } from '../../protocol/schemas.ts'
 import { parseJsonBody, parseWith, readBody } from './body.ts'
 import { readDeviceHeaders, verifyDeviceSignature } from './device-auth.ts'
 import { checkOwnerToken } from '../owner-token.ts'
+import { networkOf } from '../receipts/network.ts'
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from './rate-limit.ts'
 
 /** `public`: anyone; `device`: a volunteer's signed request; `owner`: the job owner's bearer token. */
 export type RouteAuth = 'public' | 'device' | 'owner'
@@ -77,15 +79,24 @@ export interface MountRoutesOptions {
   onDevice: (deviceId: string, address: string | undefined) => Promise<void>
   /** @default Date.now */
   now?: () => number
+  /** Limits on public and volunteer requests per network and per device. @default DEFAULT_RATE_LIMITS */
+  rateLimits?: RateLimits
+  /** Called on each request refused by a rate limit. */
+  onRateLimited?: (limit: 'device' | 'network') => void
 }
 
 const EMPTY = new Uint8Array()
 
 /** Registers routes on a Hono app, each behind the request pipeline. */
-export function mountRoutes(app: Hono, routes: AnyRoute[], { ownerTokenHash, onDevice, now = Date.now }: MountRoutesOptions): void {
+export function mountRoutes(app: Hono, routes: AnyRoute[], options: MountRoutesOptions): void {
+  const { ownerTokenHash, onDevice, now = Date.now, rateLimits = DEFAULT_RATE_LIMITS, onRateLimited } = options
+  const perNetwork = new RateLimiter(rateLimits.network, 'this network', () => onRateLimited?.('network'))
+  const perDevice = new RateLimiter(rateLimits.device, 'this device', () => onRateLimited?.('device'))
   for (const route of routes) {
     const what = `${route.method} ${API_PREFIX}${route.path}`
     app.on(route.method, honoPath(route), async (c) => {
+      // The cheapest check first: a flood is refused before its body is read or its signature checked.
+      if (route.auth !== 'owner') perNetwork.take(networkOf(remoteAddress(c)) ?? 'unknown', now())
       if (route.auth === 'owner' && !checkOwnerToken(ownerTokenHash, c.req.header('authorization'))) {
         throw new MeshworkError(`${what} needs the job owner's token: send "Authorization: Bearer <MESHWORK_API_TOKEN>".`, {
           code: 'unauthorized',
@@ -102,6 +113,7 @@ export function mountRoutes(app: Hono, routes: AnyRoute[], { ownerTokenHash, onD
           })
         : EMPTY
       if (device) await verifyDeviceSignature(device, { method: c.req.method, path: pathAsSent(c), body: raw })
+      if (device) perDevice.take(device.deviceId, now())
       const body = route.body?.kind === 'json' ? parseJsonBody(raw, route.body.schema, what) : undefined
       // Registered only once a request passed every check, so a rejected request stores nothing.
       if (device) await onDevice(device.deviceId, remoteAddress(c))

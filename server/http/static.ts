@@ -5,8 +5,8 @@
  * `index.html` and `sw.js` are revalidated on every load so a new deploy is picked up.
  *
  * The partner widget (issue 5): `widget.js` is loaded by partners' pages from other origins, so it is served to any
- * origin (CORS and CORP) with a short cache, and is a real 404 when missing; `embed.html` is framed by those pages, so
- * it says explicitly that any site may frame it.
+ * origin (CORS and CORP) with a short cache, and is a real 404 when missing; `embed.html` is framed by those pages: its
+ * Content-Security-Policy (security-headers.ts) lets any site frame it.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -54,8 +54,6 @@ const WIDGET_HEADERS: Record<string, Record<string, string>> = {
     'access-control-allow-origin': '*',
     'cross-origin-resource-policy': 'cross-origin',
   },
-  // Framed by partner sites: no X-Frame-Options, and frame-ancestors says so explicitly.
-  '/embed.html': { 'content-security-policy': 'frame-ancestors *' },
 }
 
 function cacheControl(urlPath: string): string {

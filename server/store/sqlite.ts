@@ -784,6 +784,13 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ partner: r.partner, units: r.units, creditFlops: r.credit, devices: r.devices }))
   }
 
+  async unitStates(): Promise<Record<UnitState, number>> {
+    const rows = this.#sql(`SELECT state, COUNT(*) AS n FROM units GROUP BY state`).all() as { state: UnitState; n: number }[]
+    const states: Record<UnitState, number> = { unsent: 0, leased: 0, returned: 0, done: 0 }
+    for (const row of rows) states[row.state] = row.n
+    return states
+  }
+
   async counts(): Promise<StoreCounts> {
     return this.#sql(
         `SELECT (SELECT COUNT(*) FROM jobs) AS jobs, (SELECT COUNT(*) FROM units) AS units,

@@ -331,4 +331,6 @@ export interface Store {
   partnerTotals(): Promise<PartnerTotals[]>
 
   counts(): Promise<StoreCounts>
+  /** Units in each state (the hub's metrics). */
+  unitStates(): Promise<Record<UnitState, number>>
 }

@@ -3,6 +3,7 @@
  * contribute loop for the partner named in its query, tells the partner's page what happens through postMessage
  * (bridge.ts), and listens to nothing the page sends.
  */
+import '../lib/csp.ts'
 import { mount } from 'svelte'
 import EmbedCard from '../components/embed/EmbedCard.svelte'
 import { postHeight, startBridge } from './bridge.ts'

@@ -331,7 +331,7 @@ export class Contributor {
       } catch (error) {
         if (error instanceof MeshworkError && error.code === 'network') this.#hubReachable = false
         this.#status = this.#online ? `Hub unreachable, retrying (${describe(error)})` : 'Offline: finishing leased units'
-        this.#schedulePump(this.#leaseBackoff)
+        this.#schedulePump(Math.max(this.#leaseBackoff, error instanceof MeshworkError ? (error.retryAfterMs ?? 0) : 0))
         this.#leaseBackoff = Math.min(30_000, this.#leaseBackoff * 2)
         return
       }

@@ -64,6 +64,8 @@ export class Uploader {
   async #drain(): Promise<void> {
     this.#draining = true
     let failed = false
+    /** The hub's Retry-After on a 429, if the last failure had one. */
+    let retryAfterMs = 0
     try {
       do {
         this.#again = false
@@ -86,6 +88,7 @@ export class Uploader {
               continue
             }
             await markOutboxAttempt(entry.resultId, message)
+            if (error instanceof MeshworkError && error.retryAfterMs) retryAfterMs = error.retryAfterMs
             failed = true
             break
           }
@@ -95,7 +98,7 @@ export class Uploader {
       this.#draining = false
     }
     if (failed && !this.#stopped && !this.#oneShot) {
-      const delay = this.#backoff
+      const delay = Math.max(this.#backoff, retryAfterMs)
       this.#backoff = Math.min(this.#options.maxBackoffMs, this.#backoff * 2)
       this.#timer = setTimeout(() => this.kick(), delay)
     }

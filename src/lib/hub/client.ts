@@ -186,7 +186,9 @@ export class HubClient {
     if (response.ok) return response
     const payload = await response.json().catch(() => undefined)
     const wire = WireErrorSchema.safeParse(payload)
-    if (wire.success) throw errorFromWire({ ...wire.data, code: wire.data.code as never }, response.status)
+    const retryAfter = Number(response.headers.get('retry-after'))
+    const retryAfterMs = retryAfter > 0 ? retryAfter * 1000 : undefined
+    if (wire.success) throw errorFromWire({ ...wire.data, code: wire.data.code as never }, response.status, retryAfterMs)
     throw new MeshworkError(`The hub answered ${method} ${path} with HTTP ${response.status}.`, {
       code: response.status >= 500 ? 'unavailable' : 'bad_request',
       transient: response.status >= 500,
