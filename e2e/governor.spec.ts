@@ -131,7 +131,7 @@ test('a discharging battery (a stub: no battery exists here) pauses work and say
 })
 
 test.describe('main thread', () => {
-  // Fewer bytes per flop than the job above (16 MB of inputs and 1 MB of output per 2.1 GFLOP unit), so both workers
+  // Fewer bytes per flop than the job above (32 MB of inputs and 1 MB of output per 4.3 GFLOP unit), so both workers
   // stay busy and the page moves megabytes every second: inputs in, results out.
   test.use({ demo: { m: 4096, n: 2048, k: 8192, tile: 512 } })
 
@@ -142,19 +142,22 @@ test.describe('main thread', () => {
     await seed(page, { activeWorkers: 2, activeDutyPercent: 100 })
     await setPressure(page, 'nominal')
     await page.addInitScript(() => {
-      const w = window as unknown as { longTasks: number[]; frames: string[] }
+      type Script = { invoker: string; duration: number; sourceFunctionName: string; sourceURL: string; sourceCharPosition: number }
+      type Frame = PerformanceEntry & { scripts: Script[]; renderStart: number }
+      const w = window as unknown as { longTasks: { start: number; end: number }[]; frames: { start: number; end: number; scripts: string[]; render: number }[] }
       w.longTasks = []
       w.frames = []
-      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(Math.round(e.duration)))).observe({ type: 'longtask' })
-      // Long Animation Frames name the scripts that made a long task (Chromium), for the failure message.
-      type Script = { invoker: string; duration: number; sourceFunctionName: string; sourceURL: string; sourceCharPosition: number }
-      type Frame = PerformanceEntry & { scripts: Script[]; renderStart: number; styleAndLayoutStart: number }
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push({ start: e.startTime, end: e.startTime + e.duration }))).observe({ type: 'longtask' })
+      // Long Animation Frames name the scripts that ran in a long task, and how long it rendered (Chromium).
       const where = (s: Script) => `${s.sourceFunctionName || '?'}@${s.sourceURL.split('/').pop()}:${s.sourceCharPosition}`
       new PerformanceObserver((list) =>
         (list.getEntries() as Frame[]).forEach((e) => {
-          if (e.duration <= 50) return
-          const render = e.renderStart ? Math.round(e.startTime + e.duration - e.renderStart) : 0
-          w.frames.push(`${e.scripts.map((s) => `${s.invoker} (${where(s)}) ${Math.round(s.duration)} ms`).join(', ')}; rendering ${render} ms`)
+          w.frames.push({
+            start: e.startTime,
+            end: e.startTime + e.duration,
+            scripts: e.scripts.map((s) => `${s.invoker} (${where(s)}) ${Math.round(s.duration)} ms`),
+            render: e.renderStart ? Math.round(e.startTime + e.duration - e.renderStart) : 0,
+          })
         }),
       ).observe({ type: 'long-animation-frame' })
     })
@@ -164,22 +167,33 @@ test.describe('main thread', () => {
     // Long tasks while starting (loading modules, compiling WebAssembly) are the page loading, not computing.
     await page.waitForTimeout(500)
     await page.evaluate(() => {
-      const w = window as unknown as { longTasks: number[]; frames: string[] }
+      const w = window as unknown as { longTasks: unknown[]; frames: unknown[] }
       w.longTasks.length = 0
       w.frames.length = 0
     })
-    // Watch until both workers were seen busy in 12 samples 250 ms apart (3 s of full load), at most 20 s.
+    // Watch until both workers were seen busy in 12 samples 250 ms apart (3 s of full load), at most 40 s (units end
+    // and the next ones wait for their inputs now and then on this shared machine).
     const start = Date.now()
     let busySamples = 0
-    while (busySamples < 12 && Date.now() - start < 20_000) {
+    while (busySamples < 12 && Date.now() - start < 40_000) {
       if (Number(await page.getByTestId('count-computing').textContent()) >= 2) busySamples++
       await page.waitForTimeout(250)
     }
     const { longTasks, frames } = await page.evaluate(() => {
-      const w = window as unknown as { longTasks: number[]; frames: string[] }
+      const w = window as unknown as { longTasks: { start: number; end: number }[]; frames: { start: number; end: number; scripts: string[]; render: number }[] }
       return { longTasks: w.longTasks, frames: w.frames }
     })
-    expect(longTasks, `long tasks while computing; their frames' scripts: ${frames.join(' | ')}`).toEqual([])
+    // A long task counts as the page's unless its animation frame shows that no script of the page ran and nothing
+    // rendered in it: that is the renderer's thread descheduled (two workers keep both cores of this machine busy,
+    // beside the hub) or the browser's own work, not a task the app created.
+    const framesOf = (task: { start: number; end: number }) => frames.filter((f) => f.start < task.end && task.start < f.end)
+    const own = longTasks.filter((task) => {
+      const overlapping = framesOf(task)
+      return !overlapping.length || overlapping.some((f) => f.scripts.length > 0 || f.render > 0)
+    })
+    const describe = (task: { start: number; end: number }) =>
+      `${Math.round(task.end - task.start)} ms: ${framesOf(task).map((f) => `${f.scripts.join(', ') || 'no script'}; rendering ${f.render} ms`).join(' | ') || 'no frame entry'}`
+    expect(own.map(describe), `long tasks of the page while computing (all long tasks: ${longTasks.map(describe).join(' || ')})`).toEqual([])
     expect(busySamples, 'samples with both workers computing').toBe(12)
   })
 })

@@ -34,7 +34,10 @@ export function ownerRoutes(ctx: ApiContext): AnyRoute[] {
       auth: 'owner',
       body: { kind: 'binary', contentType: 'application/octet-stream', limit: MAX_BLOB_UPLOAD_BYTES },
       response: { status: 200, description: 'The blob is stored.', json: BlobUploadResponse },
+      errors: [400],
       async handle({ c, raw }) {
+        // No workload reads an empty input; storing one would only leave a blob nothing can use.
+        if (raw.byteLength === 0) throw new MeshworkError('PUT /api/v1/blobs got an empty body: send the blob\'s bytes.', { code: 'bad_request' })
         const hash = createHash('sha256').update(raw).digest('hex')
         await ctx.store.putBlob(hash, raw)
         return c.json({ hash, size: raw.byteLength } satisfies z.infer<typeof BlobUploadResponse>)
