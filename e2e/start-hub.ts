@@ -27,6 +27,8 @@ export interface Hub {
   /** Calls the job-owner API with the test's token. */
   owner(path: string, init?: RequestInit): Promise<Response>
   stop(): Promise<void>
+  /** Kills the hub with SIGKILL (a crash: no shutdown code runs) and resolves once the process is gone. */
+  kill(): Promise<void>
 }
 
 async function freePort(): Promise<number> {
@@ -88,6 +90,12 @@ export async function startHub(
     url,
     owner: (path, init = {}) =>
       fetch(`${url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${OWNER_TOKEN}`, ...(init.headers ?? {}) } }),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      process.kill(child.pid!, 'SIGKILL')
+      await exited
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r))
