@@ -1,9 +1,13 @@
 import { defineConfig } from 'vitest/config'
 
+/** Playwright specs live in e2e/ and run under `playwright test`, not vitest. */
+const ALL = ['{protocol,workloads,server,src,workers,bench,contracts,widget}/**/*.test.ts']
+/** Test files that load the machine on their own. */
+const HEAVY = ['server/load.test.ts', 'server/crash.test.ts']
+
 export default defineConfig({
   test: {
     // Playwright specs live in e2e/ and run under `playwright test`, not vitest.
-    include: ['{protocol,workloads,server,src,workers,bench,contracts,widget}/**/*.test.ts'],
     environment: 'node',
     // libp2p needs Promise.withResolvers, which Node 20 lacks.
     setupFiles: ['./server/polyfills.ts'],
@@ -14,5 +18,11 @@ export default defineConfig({
     // Node 20, built in from Node 22 (where the flag is left out).
     execArgv: typeof globalThis.WebSocket === 'undefined' ? ['--experimental-websocket'] : [],
     testTimeout: 30_000,
+    // The load and crash tests drive a hub with hundreds of simulated volunteers: they run after every other file and
+    // one at a time, so the machine's two cores are theirs (beside others, loopback connections time out).
+    projects: [
+      { extends: true, test: { name: 'unit', include: ALL, exclude: HEAVY, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'load', include: HEAVY, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 })
