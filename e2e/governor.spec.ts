@@ -3,7 +3,7 @@
  * ENVIRONMENT.md describes), battery (a stub: no battery exists on this machine), and a free main thread.
  */
 import type { Page } from '@playwright/test'
-import { expect, test } from './hub.ts'
+import { expect, seedSettings, test } from './hub.ts'
 
 // Enough units that work is still under way while each test watches: 64 units of 2·256·256·4096 flops.
 test.use({ demo: { m: 2048, n: 2048, k: 4096, tile: 256 } })
@@ -143,12 +143,7 @@ test.describe('main thread', () => {
   // and the OS leaves the page's thread waiting for tens of milliseconds inside its tasks, which no page code can
   // prevent; so the page runs its default here, and every worker of it is kept busy.
   test('with every worker busy, the main thread has no task longer than 50 ms', async ({ page, hub }) => {
-    await page.addInitScript(() => {
-      localStorage.setItem(
-        'meshwork.settings.v1',
-        JSON.stringify({ workers: 1, backend: 'cpu', cacheMB: 512, peers: false, governor: { idleSeconds: 600, activeWorkers: 1, activeDutyPercent: 100, idleDutyPercent: 100, batteryMinPercent: null } }),
-      )
-    })
+    await seedSettings(page, { workers: 1 })
     await setPressure(page, 'nominal')
     await page.addInitScript(() => {
       type Script = { invoker: string; duration: number; sourceFunctionName: string; sourceURL: string; sourceCharPosition: number }

@@ -24,3 +24,21 @@ export { expect }
 export async function count(page: import('@playwright/test').Page, id: string): Promise<number> {
   return Number(await page.getByTestId(id).textContent())
 }
+
+/**
+ * Saves the app's settings before the page loads: `workers` workers on `backend`, peers off, and a governor that lets
+ * them all compute at `duty` percent whether the person is idle or not (idle after 10 minutes, no battery rule).
+ */
+export async function seedSettings(
+  page: import('@playwright/test').Page,
+  { workers = 1, backend = 'cpu', duty = 100 }: { workers?: number; backend?: 'cpu' | 'webgpu'; duty?: number } = {},
+): Promise<void> {
+  const settings = {
+    workers,
+    backend,
+    cacheMB: 512,
+    peers: false,
+    governor: { idleSeconds: 600, activeWorkers: workers, activeDutyPercent: duty, idleDutyPercent: duty, batteryMinPercent: null },
+  }
+  await page.addInitScript((saved) => localStorage.setItem('meshwork.settings.v1', saved), JSON.stringify(settings))
+}

@@ -1,4 +1,4 @@
-import { count, expect, test } from './hub.ts'
+import { count, expect, seedSettings, test } from './hub.ts'
 
 test('Chromium computes units with the WebAssembly SIMD kernel, and the hub verifies and credits them', async ({ page, hub }) => {
   // The compute worker fetches the build it runs: Chromium has relaxed SIMD, so the relaxed-SIMD one, and only it.
@@ -29,12 +29,7 @@ test.describe('one large unit', () => {
   test.use({ demo: { m: 512, n: 512, k: 4096, tile: 512 } })
 
   test('a lone unit is split over every allowed core, and the hub verifies the joined product', async ({ page, hub }) => {
-    await page.addInitScript(() => {
-      localStorage.setItem(
-        'meshwork.settings.v1',
-        JSON.stringify({ workers: 2, backend: 'cpu', cacheMB: 512, peers: false, governor: { idleSeconds: 600, activeWorkers: 2, activeDutyPercent: 100, idleDutyPercent: 100, batteryMinPercent: null } }),
-      )
-    })
+    await seedSettings(page, { workers: 2 })
     await page.goto(hub.url)
     await page.getByRole('button', { name: 'Contribute' }).click()
     await expect(page.getByTestId('task-cores')).toHaveText(' on 2 cores')

@@ -1,4 +1,4 @@
-import { count, expect, test } from './hub.ts'
+import { count, expect, seedSettings, test } from './hub.ts'
 
 test('the WGSL kernel on SwiftShader computes products that pass verification', async ({ page, hub }) => {
   await page.goto(hub.url)
@@ -28,23 +28,13 @@ test('the WGSL kernel on SwiftShader computes products that pass verification', 
   await expect(rows.first()).toContainText('webgpu')
 })
 
-/** Settings that force WebGPU (the software adapter here) from the first load. */
-async function forceWebGpu(page: import('@playwright/test').Page): Promise<void> {
-  await page.addInitScript(() => {
-    localStorage.setItem(
-      'meshwork.settings.v1',
-      JSON.stringify({ workers: 1, backend: 'webgpu', cacheMB: 512, peers: false, governor: { idleSeconds: 600, activeWorkers: 1, activeDutyPercent: 100, idleDutyPercent: 100, batteryMinPercent: null } }),
-    )
-  })
-}
-
 test.describe('sizes that are not whole tiles', () => {
   // Units of 128 x 128 and edge units of 44 rows or columns, k = 333 (not a multiple of the k step): the padded paths
   // of every configuration (128 x 128 tiles and 32 x 32 tiles) must give products the hub verifies.
   test.use({ demo: { m: 300, n: 172, k: 333, tile: 128 } })
 
   test('the WGSL kernel pads and computes edge units exactly enough for verification', async ({ page, hub }) => {
-    await forceWebGpu(page)
+    await seedSettings(page, { backend: 'webgpu' })
     await page.goto(hub.url)
     await page.getByRole('button', { name: 'Contribute' }).click()
     await expect(page.getByTestId('backend')).toHaveText(/WebGPU/)
@@ -89,7 +79,7 @@ test.describe('a lost GPU device', () => {
   }
 
   test('lost once: the device is recreated and the unit still completes on the GPU', async ({ page, hub }) => {
-    await forceWebGpu(page)
+    await seedSettings(page, { backend: 'webgpu' })
     await loseDevices(page, 1)
     await page.goto(hub.url)
     await page.getByRole('button', { name: 'Contribute' }).click()
@@ -104,7 +94,7 @@ test.describe('a lost GPU device', () => {
   })
 
   test('lost twice: the unit falls back to the CPU, contributing goes on there, and the page says why', async ({ page, hub }) => {
-    await forceWebGpu(page)
+    await seedSettings(page, { backend: 'webgpu' })
     await loseDevices(page, 2)
     await page.goto(hub.url)
     await page.getByRole('button', { name: 'Contribute' }).click()
