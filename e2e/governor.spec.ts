@@ -3,7 +3,7 @@
  * ENVIRONMENT.md describes), battery (a stub: no battery exists on this machine), and a free main thread.
  */
 import type { Page } from '@playwright/test'
-import { expect, seedSettings, test } from './hub.ts'
+import { expect, seedSettings, setPressure, test } from './hub.ts'
 
 // Enough units that work is still under way while each test watches: 64 units of 2·256·256·4096 flops.
 test.use({ demo: { m: 2048, n: 2048, k: 4096, tile: 256 } })
@@ -23,17 +23,6 @@ async function seed(page: Page, governor: Record<string, unknown> = {}): Promise
 }
 
 const governor = (page: Page) => page.getByTestId('governor')
-
-/**
- * Overrides the CPU pressure Chromium reports (DevTools, see ENVIRONMENT.md), before the page loads. The tests' own
- * computing puts this shared two-core machine under real pressure, which would pause work in tests about other things.
- */
-async function setPressure(page: Page, state: 'nominal' | 'fair' | 'serious' | 'critical') {
-  const cdp = await page.context().newCDPSession(page)
-  await cdp.send('Emulation.setPressureSourceOverrideEnabled' as never, { enabled: true, source: 'cpu' } as never)
-  await cdp.send('Emulation.setPressureStateOverride' as never, { source: 'cpu', state } as never)
-  return cdp
-}
 
 /**
  * The tasks' progress: unchanged over a while means nothing computed meanwhile. (Their phases may change: a unit
@@ -58,7 +47,6 @@ async function setHidden(page: Page, hidden: boolean): Promise<void> {
 
 test('idle vs in use: input and visibility change the worker count within a second, and the UI says why', async ({ page, hub }) => {
   await seed(page)
-  await setPressure(page, 'nominal')
   await page.goto(hub.url)
   await startContributing(page)
   // No input for 2 s: idle, both workers at full duty.
@@ -81,13 +69,12 @@ test('idle vs in use: input and visibility change the worker count within a seco
 
 test('CPU pressure: critical stops work within a second and says why; nominal resumes after the grace period', async ({ page, hub }) => {
   await seed(page)
-  const cdp = await setPressure(page, 'nominal')
   await page.goto(hub.url)
   await startContributing(page)
   await expect(governor(page)).toHaveAttribute('data-level', 'run')
 
   const critical = Date.now()
-  await cdp.send('Emulation.setPressureStateOverride' as never, { source: 'cpu', state: 'critical' } as never)
+  await setPressure(page, 'critical')
   // About a second: the observer's next sample (500 ms), the pause grace (500 ms) and the governor's tick (250 ms).
   await expect(page.getByTestId('governor-reason')).toContainText('Paused: CPU pressure critical', { timeout: 1500 })
   expect(Date.now() - critical).toBeLessThan(1500)
@@ -100,7 +87,7 @@ test('CPU pressure: critical stops work within a second and says why; nominal re
   expect(await snapshot(page)).toBe(before)
 
   const nominal = Date.now()
-  await cdp.send('Emulation.setPressureStateOverride' as never, { source: 'cpu', state: 'nominal' } as never)
+  await setPressure(page, 'nominal')
   // Not at once: it waits out the resume grace (5 s), and says so.
   await expect(page.getByTestId('governor-reason')).toContainText('resuming in')
   await expect(page.getByTestId('governor-reason')).toHaveText(/^Running/, { timeout: 8000 })
@@ -110,7 +97,6 @@ test('CPU pressure: critical stops work within a second and says why; nominal re
 
 test('a discharging battery (a stub: no battery exists here) pauses work and says why', async ({ page, hub }) => {
   await seed(page)
-  await setPressure(page, 'nominal')
   // A stub of the Battery Status API: this machine has no battery, so Chromium reports a charging, full one.
   await page.addInitScript(() => {
     const battery = Object.assign(new EventTarget(), { charging: false, level: 0.8, chargingTime: Infinity, dischargingTime: 3600 })
@@ -144,7 +130,6 @@ test.describe('main thread', () => {
   // prevent; so the page runs its default here, and every worker of it is kept busy.
   test('with every worker busy, the main thread has no task longer than 50 ms', async ({ page, hub }) => {
     await seedSettings(page, { workers: 1 })
-    await setPressure(page, 'nominal')
     await page.addInitScript(() => {
       type Script = { invoker: string; duration: number; sourceFunctionName: string; sourceURL: string; sourceCharPosition: number }
       type Frame = PerformanceEntry & { scripts: Script[]; renderStart: number }

@@ -1,7 +1,7 @@
 /**
  * Test fixtures: each test gets a real hub process (see start-hub.ts) and a fresh browser context.
  */
-import { test as base, expect } from '@playwright/test'
+import { test as base, expect, type CDPSession, type Page } from '@playwright/test'
 import { DEFAULT_DEMO, startHub, type DemoParams, type Hub } from './start-hub.ts'
 
 export { DEFAULT_DEMO, OWNER_TOKEN, freePort, startHub } from './start-hub.ts'
@@ -16,7 +16,32 @@ export const test = base.extend<{ hub: Hub; demo: DemoParams; hubEnv: Record<str
     await use(hub)
     await hub.stop()
   },
+  // Every page starts at nominal CPU pressure (see setPressure).
+  page: async ({ page }, use) => {
+    await setPressure(page, 'nominal')
+    await use(page)
+  },
 })
+
+const pressureSessions = new WeakMap<Page, CDPSession>()
+
+/**
+ * Overrides the CPU pressure Chromium reports to the page (DevTools, see ENVIRONMENT.md); call it before the page
+ * loads to set the first reading. The tests' own computing puts a shared two-core machine under real pressure, and the
+ * governor would then reduce or pause work in tests about other things (a split unit needs both workers), so every
+ * fixture page starts at nominal; pages a test opens itself call this. Returns the DevTools session that holds the
+ * override (the override lasts as long as the session).
+ */
+export async function setPressure(page: Page, state: 'nominal' | 'fair' | 'serious' | 'critical'): Promise<CDPSession> {
+  let cdp = pressureSessions.get(page)
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page)
+    await cdp.send('Emulation.setPressureSourceOverrideEnabled' as never, { enabled: true, source: 'cpu' } as never)
+    pressureSessions.set(page, cdp)
+  }
+  await cdp.send('Emulation.setPressureStateOverride' as never, { source: 'cpu', state } as never)
+  return cdp
+}
 
 export { expect }
 

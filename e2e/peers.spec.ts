@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from '@playwright/test'
 import { BANDWIDTH_FLOPS_PER_BYTE } from '../protocol/p2p.ts'
-import { count, expect, freePort, startHub, test, type Hub } from './hub.ts'
+import { count, expect, freePort, setPressure, startHub, test, type Hub } from './hub.ts'
 
 /** 9 units of 256 x 256 x 8192 (1.07 GFLOP each); every unit reads the same 8 MiB column block B₀ of B. */
 const SHARED_JOB = { m: 256 * 9, n: 256, k: 8192, tile: 256 }
@@ -18,11 +18,13 @@ interface Volunteer {
 
 let volunteers = 0
 
-async function volunteer(browser: Browser, hub: Hub): Promise<Volunteer> {
+/** @param pressure the CPU pressure its page reports at first (critical: the governor pauses computing). */
+async function volunteer(browser: Browser, hub: Hub, pressure: 'nominal' | 'critical' = 'nominal'): Promise<Volunteer> {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] })
   // One CPU worker each (three browsers share two cores), no GPU probe.
   await context.addInitScript(() => localStorage.setItem('meshwork.settings.v1', JSON.stringify({ workers: 1, backend: 'cpu', peers: true, cacheMB: 512 })))
   const page = await context.newPage()
+  await setPressure(page, pressure)
   const label = ++volunteers
   if (process.env.MESHWORK_E2E_DEBUG) page.on('console', (m) => console.log(`[volunteer ${label}] ${m.text()}`))
   await page.goto(hub.url)
@@ -66,21 +68,32 @@ test.describe('peers', () => {
 
   test('three browsers share an 8 MB input over direct WebRTC; the hub serves it once and receipts credit the servers', async ({ browser, hub }) => {
     test.setTimeout(180_000)
-    const [a, b, c] = [await volunteer(browser, hub), await volunteer(browser, hub), await volunteer(browser, hub)]
+    // All three start paused (critical CPU pressure): a paused volunteer still leases units and fetches their inputs,
+    // but computes nothing, so no one finishes the job before the others have joined (units take well under a
+    // second each here, far less than a browser takes to start).
+    const [a, b, c] = [await volunteer(browser, hub, 'critical'), await volunteer(browser, hub, 'critical'), await volunteer(browser, hub, 'critical')]
 
     // The first volunteer starts alone: it takes B₀ from the hub and announces it.
     await contribute(a)
     const job = await createJob(hub, SHARED_JOB)
     await expect.poll(async () => Object.values(await servedByHash(hub)).some((h) => h.bytes >= SHARED_BYTES), { timeout: 30_000 }).toBe(true)
 
-    // The others join while it computes: they find it on the peers topic and fetch B₀ from it (or from each other).
+    // The others join later: they find it on the peers topic and fetch B₀ from it (or from each other).
     await Promise.all([contribute(b), contribute(c)])
-    await expect.poll(() => jobDone(hub, job), { timeout: 150_000 }).toBe(true)
+    for (const v of [b, c]) await expect.poll(() => network(v.page, 'bytes-received'), { timeout: 60_000 }).toBeGreaterThanOrEqual(SHARED_BYTES)
+    // Then everyone computes: each holds two leased units, so all three take part.
+    for (const v of [a, b, c]) await setPressure(v.page, 'nominal')
+    await expect.poll(() => jobDone(hub, job), { timeout: 120_000 }).toBe(true)
 
     // Every blob left the hub exactly once: B₀ once for three volunteers, each A block once for its unit.
     const served = await servedByHash(hub)
     const shared = Object.entries(served).filter(([, h]) => h.bytes >= SHARED_BYTES && h.bytes % SHARED_BYTES === 0)
-    expect(Object.values(served).every((h) => h.served === 1), JSON.stringify(served)).toBe(true)
+    const failures: string[] = []
+    for (const v of [a, b, c]) {
+      await network(v.page, 'bytes-received')
+      failures.push(...(await v.page.getByTestId('peer-failures').locator('li').allTextContents()))
+    }
+    expect(Object.values(served).every((h) => h.served === 1), `served ${JSON.stringify(served)}; failed peer transfers: ${failures.join('; ') || 'none'}`).toBe(true)
     expect(shared.length).toBeGreaterThanOrEqual(1)
 
     // All three computed, and the two latecomers received B₀ from peers over a direct WebRTC connection.

@@ -10,10 +10,16 @@ import { BlobStore } from '../storage/blob-store.ts'
 import { openMeshworkDB } from '../storage/db.ts'
 import type { PeerNode, PeerStats } from './node.ts'
 
-/** How long a node that is joining waits for peers before it takes an input from the hub. */
-const JOIN_WAIT_MS = 3000
+/**
+ * The longest a node that is joining waits for peers before it takes an input from the hub (it stops waiting once its
+ * first announcement has been answered; see PeerNode.waitToJoin).
+ */
+const JOIN_WAIT_MS = 10_000
 /** How long to wait for a peer's download of an input from the hub before fetching it too. */
 const DOWNLOAD_WAIT_MS = 15_000
+/** Further tries, PEER_RETRY_MS x the try number apart, while a peer still announces the input. */
+const PEER_RETRIES = 2
+const PEER_RETRY_MS = 1000
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 export type PeerState = 'off' | 'starting' | 'on' | 'unavailable'
@@ -111,9 +117,10 @@ export class PeerNetwork {
     const local = await this.blobs.getBlob(hash).catch(() => undefined)
     if (local) return { data: local, source: 'device' }
     // Joining takes a moment (relay reservation, first announcements): worth waiting for when inputs are megabytes.
+    const started = Date.now()
     if (this.#starting) await Promise.race([this.#starting, sleep(JOIN_WAIT_MS)])
     const node = this.#node
-    if (node && node.uptimeMs < JOIN_WAIT_MS) await node.waitForAnnouncement(hash, JOIN_WAIT_MS - node.uptimeMs)
+    if (node && !node.joined) await node.waitToJoin(hash, JOIN_WAIT_MS - (Date.now() - started))
     const fromPeer = async () => {
       const peer = await node?.fetch(hash).catch(() => undefined)
       if (!peer) return undefined
@@ -122,7 +129,13 @@ export class PeerNetwork {
       void this.#receipt(peer.from, hash, peer.bytes.byteLength, unitId)
       return { data, source: 'peer' } as const
     }
-    const first = await fromPeer()
+    // A peer that holds it but could not deliver just now (a dial that timed out, a busy sender) is asked again
+    // while it still announces it: the hub's bandwidth is what sharing saves.
+    let first = await fromPeer()
+    for (let retry = 1; !first && retry <= PEER_RETRIES && node?.hasProvider(hash); retry++) {
+      await sleep(PEER_RETRY_MS * retry)
+      first = await fromPeer()
+    }
     if (first) return first
     // Nobody holds it. If a peer is already downloading it from the hub, wait for that copy; otherwise claim the
     // download so that peers needing it now wait for ours (the smaller peer id wins a tie).

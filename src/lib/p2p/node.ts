@@ -46,6 +46,8 @@ export interface PeerStats {
   blobsReceived: number
   /** Peers dropped for sending bytes that did not match their hash. */
   dropped: string[]
+  /** The last few fetches from a peer that failed ("<peer id>: <why>"); the input then came from elsewhere. */
+  failures: string[]
   relay: 'connecting' | 'reserved' | 'unreachable'
 }
 
@@ -82,6 +84,8 @@ const ANNOUNCE_STALE_MS = 30_000
 const ANNOUNCE_COALESCE_MS = 150
 /** How long a download claim waits for competing claims before it counts. */
 const CLAIM_SETTLE_MS = 400
+/** How long after its first announcement reached the hub a newcomer waits for the peers' answers. */
+const JOIN_ANSWER_MS = 1500
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -94,12 +98,13 @@ export class PeerNode {
   readonly #dialing = new Map<string, Promise<Connection | undefined>>()
   #myJobs = new Set<string>()
   #timers: ReturnType<typeof setInterval>[] = []
-  #stats: Omit<PeerStats, 'peers'> = { bytesServed: 0, bytesReceived: 0, blobsServed: 0, blobsReceived: 0, dropped: [], relay: 'connecting' }
+  #stats: Omit<PeerStats, 'peers'> = { bytesServed: 0, bytesReceived: 0, blobsServed: 0, blobsReceived: 0, dropped: [], failures: [], relay: 'connecting' }
   #stopped = false
   #announceTimer: ReturnType<typeof setTimeout> | undefined
   readonly #fetching = new Set<string>()
   readonly #waiters = new Set<() => void>()
-  readonly #startedAt = Date.now()
+  /** When this node's first announcement reached the hub (from then on the others answer within a round trip). */
+  #firstHeardAt: number | undefined
 
   private constructor(options: PeerNodeOptions, node: Libp2p<Services>) {
     this.#options = options
@@ -231,7 +236,11 @@ export class PeerNode {
       addrs: addrs.slice(0, 8),
     }
     try {
-      await this.#node.services.pubsub.publish(this.#options.config.topic, encoder.encode(JSON.stringify(message)))
+      const { recipients } = await this.#node.services.pubsub.publish(this.#options.config.topic, encoder.encode(JSON.stringify(message)))
+      if (recipients.length && this.#firstHeardAt === undefined) {
+        this.#firstHeardAt = Date.now()
+        this.#wake()
+      }
     } catch {
       // No subscribers yet (the hub is restarting): the next interval tries again.
     }
@@ -267,7 +276,7 @@ export class PeerNode {
     })
     // A newcomer learns about us now rather than at our next interval.
     if (isNew) this.announceSoon()
-    for (const waiter of this.#waiters) waiter()
+    this.#wake()
     if (parsed.data.jobs.some((j) => this.#myJobs.has(j))) void this.#connect(from)
   }
 
@@ -336,16 +345,29 @@ export class PeerNode {
   }
 
   /**
-   * Waits up to `ms` for a peer to announce `hash`. A node that just joined has heard from nobody yet; the peers
-   * answer a newcomer's first announcement within a round trip, so a short wait saves a download from the hub.
+   * Whether this node has joined: its first announcement reached the hub JOIN_ANSWER_MS ago, so the peers' answers (a
+   * newcomer's first announcement makes every peer announce at once) have arrived.
    */
-  async waitForAnnouncement(hash: string, ms: number): Promise<boolean> {
-    return this.#waitUntil(() => (this.#announced(hash) || this.#otherFetcher(hash) ? true : undefined), ms)
+  get joined(): boolean {
+    return this.#firstHeardAt !== undefined && Date.now() - this.#firstHeardAt >= JOIN_ANSWER_MS
   }
 
-  /** Milliseconds since the node started. */
-  get uptimeMs(): number {
-    return Date.now() - this.#startedAt
+  /**
+   * Waits, for at most `ms`, until this node has joined or a peer announces `hash` (true: some peer holds it or is
+   * downloading it). Joining is an event, not a fixed time: the relay reservation and the first announcement take a
+   * few hundred milliseconds on an idle machine and several seconds on a loaded one.
+   */
+  async waitToJoin(hash: string, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      if (this.#announced(hash) || this.#otherFetcher(hash)) return true
+      const left = deadline - Date.now()
+      if (this.joined || left <= 0) return false
+      const step = this.#firstHeardAt === undefined ? left : Math.min(left, this.#firstHeardAt + JOIN_ANSWER_MS - Date.now())
+      // Woken by every announcement and by this node's first one reaching the hub (then the step shortens).
+      const heardAt = this.#firstHeardAt
+      await this.#waitUntil(() => (this.#announced(hash) || this.#otherFetcher(hash) || this.#firstHeardAt !== heardAt ? true : undefined), Math.max(step, 1))
+    }
   }
 
   /** A direct (WebRTC) connection to `peerId`, dialling through the relay when there is none. */
@@ -401,7 +423,10 @@ export class PeerNode {
     for (const [peerId] of candidates) {
       if (options.signal?.aborted || this.#stopped) return undefined
       const connection = await this.#connect(peerId)
-      if (!connection) continue
+      if (!connection) {
+        this.#failed(peerId, 'no direct connection could be opened')
+        continue
+      }
       try {
         const stream = await connection.newStream(BLOB_PROTOCOL, { signal: AbortSignal.timeout(5000) })
         const bytes = await fetchBlob(stream, hash, options)
@@ -410,10 +435,26 @@ export class PeerNode {
         this.#emit()
         return { bytes, from: peerId }
       } catch (error) {
+        this.#failed(peerId, error instanceof Error ? error.message : String(error))
         if (error instanceof PeerFetchError && error.misbehaved) await this.#drop(peerId, error.message)
       }
     }
     return undefined
+  }
+
+  /** Lets every waiter re-check its condition. */
+  #wake(): void {
+    for (const waiter of this.#waiters) waiter()
+  }
+
+  /** Whether a live, unbanned peer announces that it holds `hash`. */
+  hasProvider(hash: string): boolean {
+    return this.#announced(hash)
+  }
+
+  #failed(peerId: string, reason: string): void {
+    this.#stats.failures = [...this.#stats.failures.slice(-4), `${peerId}: ${reason}`]
+    this.#emit()
   }
 
   async #drop(peerId: string, reason: string): Promise<void> {
