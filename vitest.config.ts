@@ -13,7 +13,8 @@ export default defineConfig({
     setupFiles: ['./server/polyfills.ts'],
     // Builds contracts/generated/ (ABI and bytecode from solc), which the contract tests import, and the WebAssembly
     // kernels (workloads/*/generated/*.wasm), which the kernel and worker runtime tests load.
-    globalSetup: ['./contracts/global-setup.ts', './scripts/build-wasm.ts'],
+    // The last one starts a throwaway Postgres cluster for the run (the store tests run on SQLite and on Postgres).
+    globalSetup: ['./contracts/global-setup.ts', './scripts/build-wasm.ts', './server/postgres-global-setup.ts'],
     // The hub's peer tests dial it over WebSockets from Node, which needs the global WebSocket: behind a flag on
     // Node 20, built in from Node 22 (where the flag is left out).
     execArgv: typeof globalThis.WebSocket === 'undefined' ? ['--experimental-websocket'] : [],

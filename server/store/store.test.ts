@@ -1,6 +1,7 @@
 /**
- * The unit and result state machine on a real SQLite file, driven through the same operations the hub's loops and
- * routes use (leaseWork, ingest, validateResults, creditResults), without HTTP.
+ * The unit and result state machine on a real SQLite file and a real Postgres database, driven through the same
+ * operations the hub's loops and routes use (leaseWork, ingest, validateResults, creditResults), without HTTP. Every
+ * case runs on both engines (see test-stores.ts); the schema-migration cases are SQLite's own.
  */
 import path from 'node:path'
 import Database from 'better-sqlite3'
@@ -14,33 +15,21 @@ import { creditResults } from '../loops/credit.ts'
 import { expireLeases, leaseWork } from '../loops/scheduler.ts'
 import { validateResults } from '../loops/validator.ts'
 import { tempDir } from '../test-helpers.ts'
-import { MIGRATIONS, openSqliteStore, type SqliteStore } from './sqlite.ts'
+import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresStore } from './postgres.ts'
+import { MIGRATIONS, openSqliteStore } from './sqlite.ts'
+import { freshPostgresDatabase, storeKinds, type OpenedStore } from './test-stores.ts'
+import type { Store } from './types.ts'
 
 const LEASE_MS = 60_000
 const A = 'A'.repeat(43)
 const B = 'B'.repeat(43)
 const C = 'C'.repeat(43)
 
-let store: SqliteStore
+let store: Store
 let ingest: Ingest
-let cleanup: () => void
-let dbFile: string
 
-beforeEach(() => {
-  const tmp = tempDir()
-  cleanup = tmp.remove
-  dbFile = path.join(tmp.dir, 'store.sqlite')
-  store = openSqliteStore(dbFile)
-  ingest = createIngest(store)
-})
-
-afterEach(async () => {
-  await store.close()
-  cleanup()
-})
-
-async function job(params: { m: number; n: number; k: number; tile: number }, seed = 1) {
-  return createJob(store, { request: { workload: 'matmul', params: { ...params, inputs: { kind: 'random', seed } } } })
+async function job(params: { m: number; n: number; k: number; tile: number }, seed = 1, on: Store = store) {
+  return createJob(on, { request: { workload: 'matmul', params: { ...params, inputs: { kind: 'random', seed } } } })
 }
 
 async function correctOutput(unit: LeasedUnit): Promise<Uint8Array> {
@@ -59,7 +48,19 @@ function submit(deviceId: string, unit: LeasedUnit, output: Uint8Array, resultId
   })
 }
 
-describe('SQLite store: a unit from lease to credit', () => {
+describe.each(storeKinds)('$kind store: a unit from lease to credit', ({ open }) => {
+  let opened: OpenedStore
+
+  beforeEach(async () => {
+    opened = await open()
+    store = opened.store
+    ingest = createIngest(store)
+  })
+
+  afterEach(async () => {
+    await opened.close()
+  })
+
   it('leases, stores, verifies and credits a result by the cost model, then finishes the job', async () => {
     const created = await job({ m: 32, n: 32, k: 48, tile: 16 })
     expect(created.units).toMatchObject({ total: 4, unsent: 4, done: 0 })
@@ -167,11 +168,10 @@ describe('SQLite store: a unit from lease to credit', () => {
     await submit(A, unit, await correctOutput(unit))
     await validateResults(store)
     await creditResults(store)
-    // The store has no method that edits the ledger; this opens the file beside it to show the table itself refuses.
-    const db = new Database(dbFile)
-    expect(() => db.prepare('UPDATE ledger SET amount_flops = 1e18').run()).toThrow(/append-only/)
-    expect(() => db.prepare('DELETE FROM ledger').run()).toThrow(/append-only/)
-    db.close()
+    // The store has no method that edits the ledger; this opens the database beside it to show the table itself refuses.
+    await expect(opened.exec('UPDATE ledger SET amount_flops = 1e18')).rejects.toThrow(/append-only/)
+    await expect(opened.exec('DELETE FROM ledger')).rejects.toThrow(/append-only/)
+    expect((await store.deviceLedger(A, 10)).map((e) => e.amountFlops)).toEqual([2 * 16 * 16 * 16])
   })
 })
 
@@ -231,7 +231,6 @@ describe('SQLite store: partner attribution (schema 4)', () => {
       `)
       old.close()
 
-      await store.close()
       store = openSqliteStore(file)
       ingest = createIngest(store)
       expect(await store.partnerTotals()).toEqual([])
@@ -243,7 +242,108 @@ describe('SQLite store: partner attribution (schema 4)', () => {
       expect(await store.partnerTotals()).toEqual([{ partner: 'example-news', units: 1, creditFlops: 2 * 32 * 32 * 32, devices: 1 }])
       expect((await store.deviceSummary(B)).creditFlops).toBe(1000)
     } finally {
+      await store.close()
       tmp.remove()
+    }
+  })
+})
+
+describe.each(storeKinds)('$kind store: two hubs on one database', ({ open }) => {
+  let opened: OpenedStore
+  let other: Store
+
+  beforeEach(async () => {
+    opened = await open()
+    store = opened.store
+    ingest = createIngest(store)
+    other = await opened.another()
+  })
+
+  afterEach(async () => {
+    await opened.close()
+  })
+
+  it('never lease one unit twice when both lease at once', async () => {
+    const created = await job({ m: 128, n: 128, k: 16, tile: 16 })
+    expect(created.units.total).toBe(64)
+    const devices = Array.from({ length: 24 }, (_, i) => `device-${String(i).padStart(2, '0')}`.padEnd(43, 'x'))
+    const t0 = Date.now()
+    const leased = await Promise.all(
+      devices.map((deviceId, i) =>
+        (i % 2 ? other : store).leaseUnits({ deviceId, max: 4, now: t0, deadline: t0 + LEASE_MS }).then((units) => units.map((u) => u.id)),
+      ),
+    )
+    const all = leased.flat()
+    expect(new Set(all).size).toBe(all.length)
+    expect(all.length).toBe(64)
+    expect((await store.counts()).leases).toBe(64)
+    expect(await store.unitStates()).toEqual({ unsent: 0, leased: 64, returned: 0, done: 0 })
+  })
+
+  it('store a result sent to both once, and credit it once when both credit loops run', async () => {
+    await job({ m: 16, n: 16, k: 16, tile: 16 })
+    const [unit] = await leaseWork(store, { deviceId: A, max: 1, backends: ['cpu'], leaseMs: LEASE_MS })
+    const item = { resultId: 'r-both', unitId: unit.unitId, deviceId: A, output: await correctOutput(unit), backend: 'cpu' as const, elapsedMs: 1, receivedAt: Date.now() }
+    const outcomes = (await Promise.all([store.insertResults([item]), other.insertResults([item])])).flat()
+    expect(outcomes.map((o) => o.kind).sort()).toEqual(['accepted', 'duplicate'])
+
+    const verdict = [{ resultId: 'r-both', valid: true, reason: null }]
+    await Promise.all([store.recordVerdicts(verdict, Date.now()), other.recordVerdicts(verdict, Date.now())])
+    expect((await store.getUnit(unit.unitId))?.state).toBe('done')
+    const entries = [{ resultId: 'r-both', deviceId: A, amountFlops: 1000 }]
+    const written = await Promise.all([store.appendLedger(entries, Date.now()), other.appendLedger(entries, Date.now())])
+    expect(written.sort()).toEqual([0, 1])
+    expect((await store.deviceLedger(A, 10)).map((e) => e.resultId)).toEqual(['r-both'])
+  })
+
+  it('keep each result in its unit when both store batches for the same units at once', async () => {
+    const created = await job({ m: 64, n: 64, k: 16, tile: 16 })
+    expect(created.units.total).toBe(16)
+    const unitIds = Array.from({ length: 16 }, (_, i) => `${created.id}-${i}`)
+    const now = Date.now()
+    const devices = [A, B, C]
+    // Each device in turn leases every unit, the one before it letting its lease expire: each unit has three lessees.
+    for (const [i, deviceId] of devices.entries()) {
+      expect(await (i % 2 ? other : store).leaseUnits({ deviceId, max: 16, now: now + 2 * i, deadline: now + 2 * i + 1 })).toHaveLength(16)
+    }
+    const items = devices.flatMap((deviceId) =>
+      unitIds.map((unitId) => ({
+        resultId: `${deviceId.slice(0, 1)}-${unitId}`,
+        unitId,
+        deviceId,
+        output: new Uint8Array(16 * 16 * 4),
+        backend: 'cpu' as const,
+        elapsedMs: 1,
+        receivedAt: now,
+      })),
+    )
+    // Interleaved halves in opposite orders: the two transactions want the same units' locks.
+    const evens = items.filter((_, i) => i % 2 === 0)
+    const odds = items.filter((_, i) => i % 2 === 1).reverse()
+    const outcomes = (await Promise.all([store.insertResults(evens), other.insertResults(odds)])).flat()
+    expect(outcomes.filter((o) => o.kind !== 'accepted')).toEqual([])
+    expect((await store.counts()).results).toBe(48)
+    expect(await store.unitStates()).toEqual({ unsent: 0, leased: 0, returned: 16, done: 0 })
+  })
+})
+
+describe('Postgres store: schema', () => {
+  it('migrates once when several hubs start at the same moment, and refuses a schema newer than it knows', async () => {
+    const database = await freshPostgresDatabase()
+    try {
+      const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore(database.url, { maxConnections: 2 })))
+      for (const s of stores) await s.close()
+      expect(await database.query('SELECT version FROM schema_migrations ORDER BY version')).toEqual(
+        POSTGRES_MIGRATIONS.map((_, i) => ({ version: i + 1 })),
+      )
+      await database.query('INSERT INTO schema_migrations (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length + 1])
+      await expect(openPostgresStore(database.url)).rejects.toThrow(/newer than this hub knows/)
+      // A row must say what it credits: a compute row without a result is refused by the table itself.
+      await expect(database.query(`INSERT INTO ledger (device_id, kind, amount_flops, created_at) VALUES ('x', 'compute', 1, 1)`)).rejects.toThrow(
+        /check constraint/,
+      )
+    } finally {
+      await database.drop()
     }
   })
 })
