@@ -5,6 +5,7 @@ import { P2PConfig } from '../protocol/p2p.ts'
 import { describeZodError } from '../protocol/schemas.ts'
 import type { HubOptions, HubP2POptions } from './hub.ts'
 import { DEFAULT_RATE_LIMITS, type RateLimit } from './http/rate-limit.ts'
+import { isPostgresUrl, redactDatabaseUrl } from './store/index.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -72,7 +73,8 @@ function p2pFromEnv(env: Env, httpPort: number): HubP2POptions | false {
 }
 
 /**
- * Reads PORT (8080), HOST (127.0.0.1), DATA_DIR (./data), STATIC_DIR (./dist), MESHWORK_API_TOKEN,
+ * Reads PORT (8080), HOST (127.0.0.1), DATA_DIR (./data), DATABASE_URL (unset: SQLite in DATA_DIR; a postgres:// URL:
+ * that Postgres database), STATIC_DIR (./dist), MESHWORK_API_TOKEN,
  * MESHWORK_RESET_TOKEN (off), MESHWORK_DEMO (on), MESHWORK_DEMO_PARAMS (JSON), MESHWORK_LEASE_MS (600000),
  * the peer network's MESHWORK_P2P (on), MESHWORK_P2P_PORT (PORT + 1; 0 = any free port), MESHWORK_P2P_HOST (HOST),
  * MESHWORK_P2P_ANNOUNCE (comma-separated multiaddrs), MESHWORK_ICE_SERVERS (JSON) and
@@ -103,6 +105,7 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     port,
     host: env.HOST?.trim() || '127.0.0.1',
     dataDir: env.DATA_DIR?.trim() || './data',
+    ...databaseUrlFromEnv(env),
     staticDir: env.STATIC_DIR?.trim() || './dist',
     apiToken: token || undefined,
     resetApiToken: flag(env, 'MESHWORK_RESET_TOKEN', false),
@@ -118,6 +121,25 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     ...publicUrlFromEnv(env),
     ...tlsFromEnv(env),
   }
+}
+
+/**
+ * DATABASE_URL: a postgres:// or postgresql:// URL selects the Postgres store (several hubs may share its database);
+ * unset or empty keeps the SQLite file in DATA_DIR. Anything else is refused rather than silently ignored.
+ */
+function databaseUrlFromEnv(env: Env): { databaseUrl?: string } {
+  const text = env.DATABASE_URL?.trim()
+  if (!text) return {}
+  const expected = 'a postgres:// or postgresql:// URL such as postgres://meshwork:secret@db.example.org:5432/meshwork (unset for SQLite in DATA_DIR)'
+  if (!isPostgresUrl(text)) fail('DATABASE_URL', expected, redactDatabaseUrl(text))
+  // A unix socket URL may leave the host empty (postgres://user@/db?host=/run/postgresql), which URL cannot parse.
+  const parseable = text.replace(/^(postgres(?:ql)?:\/\/(?:[^@/?]*@)?)(?=[/?]|$)/i, '$1localhost')
+  try {
+    new URL(parseable)
+  } catch {
+    fail('DATABASE_URL', expected, redactDatabaseUrl(text))
+  }
+  return { databaseUrl: text }
 }
 
 /** A limit of `perSecond` requests a second with bursts of three seconds' worth (0: no limit). */

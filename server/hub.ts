@@ -3,7 +3,6 @@
  * environment; tests and the benchmark build one in-process on port 0 with a temporary DATA_DIR.
  */
 import fs from 'node:fs'
-import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -24,12 +23,17 @@ import type { TlsOptions } from './p2p/hub-peer.ts'
 import { createPrometheus, instrumentStore } from './metrics.ts'
 import { networkOf, type ReceiptRules } from './receipts/index.ts'
 import { createDemoSeederLoop, demoParams } from './seed.ts'
-import { openSqliteStore } from './store/sqlite.ts'
+import { openStore } from './store/index.ts'
 import type { Store } from './store/types.ts'
 
 export interface HubOptions {
-  /** Folder holding the database; created if missing. */
+  /** Folder holding the database (and the hub's other files); created if missing. */
   dataDir: string
+  /**
+   * A `postgres://` or `postgresql://` URL: the hub keeps its state in that Postgres database, which several hubs may
+   * share. @default unset: a SQLite file in `dataDir`
+   */
+  databaseUrl?: string
   /** Folder of the built app served at `/`. @default './dist' */
   staticDir?: string
   /** 0 picks a free port (see `listen()`). @default 8080 */
@@ -149,7 +153,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const seedParams = demo ? demoParams(options.demoParams) : undefined
 
   fs.mkdirSync(dataDir, { recursive: true })
-  const rawStore = openSqliteStore(path.join(dataDir, 'meshwork.sqlite'))
+  const rawStore = await openStore({ dataDir, databaseUrl: options.databaseUrl })
   const prometheus = createPrometheus(rawStore)
   const store = instrumentStore(rawStore, prometheus.observeStore)
   try {

@@ -61,14 +61,48 @@ function runAs(): { uid: number; gid: number; wrap: (file: string, args: string[
   return { uid, gid, wrap: (file, args) => ['runuser', ['-u', 'postgres', '--', file, ...args]] }
 }
 
-/** Starts the cluster and provides its URL; the returned function stops it and removes its folder. */
+/**
+ * Vitest runs global setups once per project (the root, `unit`, `load`), each in a module instance of its own: the
+ * cluster is shared through globalThis and stopped when the last project's teardown runs.
+ */
+const SHARED = Symbol.for('meshwork.postgres-test-cluster')
+interface SharedCluster {
+  provided: Promise<PostgresProvided>
+  stop: () => Promise<void>
+  users: number
+}
+
+/** Starts the cluster (or joins the one another project started) and provides its URL; the teardown stops it last. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const bin = postgresBinDir()
-  if (!bin) {
-    project.provide('postgres', { error: `The Postgres binaries (initdb, pg_ctl) were not found. ${INSTALL_HINT}` })
-    return async () => {}
+  const registry = globalThis as { [SHARED]?: SharedCluster }
+  if (!registry[SHARED]) {
+    let stop: () => Promise<void> = async () => {}
+    const provided = startCluster().then((started) => {
+      stop = started.stop
+      return started.provided
+    })
+    registry[SHARED] = { provided, stop: () => stop(), users: 0 }
   }
-  const user = runAs()
+  const shared = registry[SHARED]
+  shared.users++
+  project.provide('postgres', await shared.provided)
+  return async () => {
+    if (--shared.users > 0) return
+    delete registry[SHARED]
+    await shared.stop()
+  }
+}
+
+async function startCluster(): Promise<{ provided: PostgresProvided; stop: () => Promise<void> }> {
+  const none = async () => {}
+  const bin = postgresBinDir()
+  if (!bin) return { provided: { error: `The Postgres binaries (initdb, pg_ctl) were not found. ${INSTALL_HINT}` }, stop: none }
+  let user: ReturnType<typeof runAs>
+  try {
+    user = runAs()
+  } catch (error) {
+    return { provided: { error: (error as Error).message }, stop: none }
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshwork-pg-'))
   if (user) fs.chownSync(dir, user.uid, user.gid)
   const data = path.join(dir, 'data')
@@ -107,9 +141,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const output = (error as { stderr?: Buffer }).stderr?.toString() ?? ''
     const serverLog = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(-2000) : ''
     await stop().catch(() => {})
-    project.provide('postgres', { error: `The test Postgres cluster did not start: ${(error as Error).message}\n${output}\n${serverLog}` })
-    return async () => {}
+    return { provided: { error: `The test Postgres cluster did not start: ${(error as Error).message}\n${output}\n${serverLog}` }, stop: none }
   }
-  project.provide('postgres', { url: `postgres://postgres@127.0.0.1:${port}/postgres` })
-  return stop
+  return { provided: { url: `postgres://postgres@127.0.0.1:${port}/postgres` }, stop }
 }

@@ -14,7 +14,9 @@ import { createIngest, type Ingest } from '../ingest.ts'
 import { creditResults } from '../loops/credit.ts'
 import { expireLeases, leaseWork } from '../loops/scheduler.ts'
 import { validateResults } from '../loops/validator.ts'
+import { hubOptionsFromEnv } from '../config.ts'
 import { tempDir } from '../test-helpers.ts'
+import { openStore } from './index.ts'
 import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresStore } from './postgres.ts'
 import { MIGRATIONS, openSqliteStore } from './sqlite.ts'
 import { freshPostgresDatabase, storeKinds, type OpenedStore } from './test-stores.ts'
@@ -345,5 +347,33 @@ describe('Postgres store: schema', () => {
     } finally {
       await database.drop()
     }
+  })
+})
+
+describe('DATABASE_URL', () => {
+  it('selects Postgres for a postgres URL and keeps SQLite in DATA_DIR otherwise', async () => {
+    const database = await freshPostgresDatabase()
+    const tmp = tempDir()
+    try {
+      const url = database.url.replace(/^postgres:/, 'postgresql:')
+      expect(hubOptionsFromEnv({ DATABASE_URL: ` ${url} ` }).databaseUrl).toBe(url)
+      const postgres = await openStore({ dataDir: tmp.dir, databaseUrl: hubOptionsFromEnv({ DATABASE_URL: url }).databaseUrl })
+      expect(postgres.kind).toBe('postgres')
+      await postgres.close()
+      const sqlite = await openStore({ dataDir: tmp.dir, databaseUrl: hubOptionsFromEnv({ DATABASE_URL: '' }).databaseUrl })
+      expect(sqlite.kind).toBe('sqlite')
+      await sqlite.close()
+    } finally {
+      tmp.remove()
+      await database.drop()
+    }
+  })
+
+  it('refuses a URL that is not Postgres, naming the variable and hiding the password', () => {
+    expect(() => hubOptionsFromEnv({ DATABASE_URL: 'mysql://hub:s3cret@db.example.org/meshwork' })).toThrow(
+      'DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://meshwork:secret@db.example.org:5432/meshwork (unset for SQLite in DATA_DIR), got "mysql://hub:***@db.example.org/meshwork".',
+    )
+    expect(() => hubOptionsFromEnv({ DATABASE_URL: 'postgres://hub:s3cret@db.example.org:99999/meshwork' })).toThrow(/DATABASE_URL must be .*hub:\*\*\*@/)
+    expect(hubOptionsFromEnv({ DATABASE_URL: 'postgres://hub@/meshwork?host=/run/postgresql' }).databaseUrl).toBe('postgres://hub@/meshwork?host=/run/postgresql')
   })
 })
