@@ -81,9 +81,10 @@ export const MIGRATIONS: readonly string[] = [
     canonical_result text,
     UNIQUE (job_id, idx)
   );
+  -- Leasing walks the unsent units in job order (however many are done or leased), and finds expired leases by
+  -- deadline (however many leases are running).
+  CREATE INDEX units_unsent ON units (job_seq, idx) WHERE state = 'unsent';
   CREATE INDEX units_leased ON units (deadline) WHERE state = 'leased';
-  -- Leasing walks only the units that can still be handed out, in job order, however many are done.
-  CREATE INDEX units_leasable ON units (job_seq, idx) WHERE state IN ('unsent', 'leased');
 
   -- Every lease ever given: a result is accepted only from a device that leased its unit.
   CREATE TABLE leases (
@@ -187,6 +188,9 @@ export const MIGRATIONS: readonly string[] = [
 
 /** Key of the advisory lock taken while migrating, so two hubs starting at once do not both migrate. */
 const MIGRATION_LOCK = 0x6d657368 // "mesh"
+
+/** A job with at least this many units refreshes the planner's statistics of the units table. */
+const ANALYZE_AFTER_UNITS = 1000
 
 /** Attempts of one transaction when Postgres reports a serialization failure or a deadlock. */
 const MAX_ATTEMPTS = 5
@@ -520,6 +524,11 @@ export class PostgresStore implements Store {
         ])
       }
     })
+    // Fresh statistics for a large job: without them the planner takes the new units table for a tiny one and sorts
+    // every unsent unit on each lease instead of walking units_unsent (autovacuum would only catch up within a minute).
+    if (units.length >= ANALYZE_AFTER_UNITS) {
+      await this.#pool.query('ANALYZE units').catch(() => {}) // needs the table's owner; a hub that is not can do without
+    }
   }
 
   async #jobs(where: string, params: unknown[], tail = ''): Promise<JobRecord[]> {
@@ -594,20 +603,26 @@ export class PostgresStore implements Store {
   }
 
   async leaseUnits({ deviceId, max, now, deadline, partner }: LeaseUnitsParameters): Promise<UnitRecord[]> {
-    // One statement, so one transaction and one round trip: pick, mark and remember. SKIP LOCKED passes over units
-    // another hub is leasing right now; a unit another hub leased and committed since this statement's snapshot is
-    // re-checked against the WHERE clause once locked (READ COMMITTED), so it is not leased twice.
-    const rows = await this.#rows<UnitRow>(
-      this.#pool,
-      `WITH picked AS (
-         SELECT u.id FROM units u JOIN jobs j ON j.id = u.job_id
-         WHERE j.state = 'open'
-           AND u.state IN ('unsent', 'leased')
-           AND (u.state = 'unsent' OR (u.state = 'leased' AND u.deadline < $2))
+    // One statement, so one transaction and one round trip: pick, mark and remember. The candidates are the unsent
+    // units and those whose lease expired, each set walked by its own index and locked with SKIP LOCKED, so a unit
+    // another hub is leasing right now is passed over; a unit another hub leased and committed since this statement's
+    // snapshot is re-checked against its WHERE clause once locked (READ COMMITTED), so it is not leased twice. Up to
+    // `max` of each set is locked for the statement's few milliseconds; the first `max` in (job, index) order are taken.
+    const candidates = (where: string) => /* sql */ `
+         SELECT u.id, u.job_seq, u.idx FROM units u
+         WHERE ${where}
+           -- A scalar subquery, not a join: the plan stays one ordered walk of units' index, stopped by the LIMIT.
+           AND (SELECT j.state FROM jobs j WHERE j.id = u.job_id) = 'open'
            AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.device_id = $1)
          ORDER BY u.job_seq, u.idx
          LIMIT $3
-         FOR UPDATE OF u SKIP LOCKED
+         FOR UPDATE OF u SKIP LOCKED`
+    const rows = await this.#rows<UnitRow>(
+      this.#pool,
+      `WITH unsent AS (${candidates(`u.state = 'unsent'`)}
+       ), expired AS (${candidates(`u.state = 'leased' AND u.deadline < $2`)}
+       ), picked AS (
+         SELECT id FROM (SELECT * FROM unsent UNION ALL SELECT * FROM expired) AS c ORDER BY job_seq, idx LIMIT $3
        ), marked AS (
          UPDATE units u SET state = 'leased', lease_device = $1, deadline = $4, attempts = u.attempts + 1
          FROM picked WHERE u.id = picked.id
