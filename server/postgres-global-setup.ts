@@ -113,13 +113,21 @@ async function startCluster(): Promise<{ provided: PostgresProvided; stop: () =>
   }
   const port = await freePort()
   let started = false
-  const stop = async () => {
+  let stopped = false
+  // Synchronous, so that it also runs from the process's 'exit' event: a run that ends without its teardown (vitest
+  // exits when a teardown outlasts teardownTimeout) must not leave a postmaster behind.
+  const stopNow = () => {
+    if (stopped) return
+    stopped = true
+    process.off('exit', stopNow)
     try {
       if (started) run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }
+  process.on('exit', stopNow)
+  const stop = async () => stopNow()
   try {
     // --no-sync: a throwaway cluster need not wait for initdb's files to reach the disk. The server itself keeps its
     // defaults (fsync and synchronous_commit on), as in production.
