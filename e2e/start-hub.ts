@@ -65,6 +65,8 @@ export async function startHub(
       // bandwidth receipts come from another network is off here (and tested in the hub's unit tests).
       MESHWORK_P2P_PORT: '0',
       MESHWORK_RECEIPTS_SAME_NETWORK: '1',
+      // Every browser of a test calls from loopback: replicas of a unit may go to them all.
+      MESHWORK_REPLICAS_SAME_NETWORK: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

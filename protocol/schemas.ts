@@ -51,7 +51,11 @@ export const LeasedUnit = z.object({
 })
 export type LeasedUnit = z.infer<typeof LeasedUnit>
 
-export const LeaseResponse = z.object({ units: z.array(LeasedUnit) })
+export const LeaseResponse = z.object({
+  units: z.array(LeasedUnit),
+  /** Why no unit was leased when it is not simply that there is no work (the device's daily quota is used up). */
+  reason: z.string().max(500).optional(),
+})
 export type LeaseResponse = z.infer<typeof LeaseResponse>
 
 export const ResultSubmission = z.strictObject({
@@ -105,6 +109,21 @@ export type VolunteerResult = z.infer<typeof VolunteerResult>
 export const VolunteerResults = z.object({ results: z.array(VolunteerResult) })
 export type VolunteerResults = z.infer<typeof VolunteerResults>
 
+/** The hub's decision log for a device: what it decided about its leases, results and credit, and why. */
+export const VolunteerDecisions = z.object({
+  decisions: z.array(
+    z.object({
+      at: z.int(),
+      /** `verdict`, `quorum`, `credit`, `quota`. */
+      kind: z.string(),
+      unitId: z.string().nullable(),
+      resultId: z.string().nullable(),
+      message: z.string(),
+    }),
+  ),
+})
+export type VolunteerDecisions = z.infer<typeof VolunteerDecisions>
+
 export const CreditPoint = z.object({
   at: z.number(),
   creditFlops: z.number(),
@@ -135,7 +154,14 @@ export const JobProgress = z.object({
   label: z.string().nullable(),
   state: JobState,
   params: z.record(z.string(), z.unknown()),
-  units: z.object({ total: z.int(), unsent: z.int(), leased: z.int(), done: z.int() }),
+  units: z.object({
+    total: z.int(),
+    unsent: z.int(),
+    leased: z.int(),
+    done: z.int(),
+    /** Done without an answer: their replicas never agreed (counted in `done` too); the job's state is then `error`. */
+    error: z.int(),
+  }),
   createdAt: z.number(),
   completedAt: z.number().nullable(),
 })

@@ -21,12 +21,18 @@ describe('hubOptionsFromEnv', () => {
       p2p: { port: 8081 },
       receipts: { allowSameNetwork: false },
       rateLimits: { device: { perSecond: 20, burst: 60 }, network: { perSecond: 300, burst: 900 } },
+      verification: { replicasSameNetwork: false, dailyQuota: 10_000, trustAfter: 10, spotCheckFraction: 0.02, maxDeviceFlopsPerMs: 1e11 },
     })
     expect(hubOptionsFromEnv({ MESHWORK_RATE_DEVICE: '5', MESHWORK_RATE_NETWORK: '0' }).rateLimits).toEqual({
       device: { perSecond: 5, burst: 15 },
       network: { perSecond: 0, burst: 0 },
     })
     expect(() => hubOptionsFromEnv({ MESHWORK_RATE_DEVICE: 'fast' })).toThrow(/MESHWORK_RATE_DEVICE must be an integer/)
+    expect(
+      hubOptionsFromEnv({ MESHWORK_REPLICAS_SAME_NETWORK: 'on', MESHWORK_DAILY_QUOTA: '50', MESHWORK_TRUST_AFTER: '0', MESHWORK_SPOT_CHECKS: '0.5', MESHWORK_MAX_DEVICE_GFLOPS: '10' }).verification,
+    ).toEqual({ replicasSameNetwork: true, dailyQuota: 50, trustAfter: 0, spotCheckFraction: 0.5, maxDeviceFlopsPerMs: 1e7 })
+    expect(() => hubOptionsFromEnv({ MESHWORK_SPOT_CHECKS: '2' })).toThrow(/^MESHWORK_SPOT_CHECKS must be a fraction from 0 to 1/)
+    expect(() => hubOptionsFromEnv({ MESHWORK_DAILY_QUOTA: '0' })).toThrow(/^MESHWORK_DAILY_QUOTA must be an integer/)
     expect(hubOptionsFromEnv({ MESHWORK_DEMO: 'off', PORT: '0', MESHWORK_DEMO_PARAMS: '{"m":64}' })).toMatchObject({
       demo: false,
       port: 0,

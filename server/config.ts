@@ -1,5 +1,6 @@
 /** Hub options from environment variables; every error names the variable and what it should hold. */
 import fs from 'node:fs'
+import { DEFAULT_VERIFICATION, type VerificationOptions } from './verification.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { P2PConfig } from '../protocol/p2p.ts'
 import { describeZodError } from '../protocol/schemas.ts'
@@ -79,7 +80,9 @@ function p2pFromEnv(env: Env, httpPort: number): HubP2POptions | false {
  * the peer network's MESHWORK_P2P (on), MESHWORK_P2P_PORT (PORT + 1; 0 = any free port), MESHWORK_P2P_HOST (HOST),
  * MESHWORK_P2P_ANNOUNCE (comma-separated multiaddrs), MESHWORK_ICE_SERVERS (JSON) and
  * MESHWORK_RECEIPTS_SAME_NETWORK (off), the rate limits MESHWORK_RATE_DEVICE (20) and MESHWORK_RATE_NETWORK (300)
- * (requests a second per device and per IPv4 /24 or IPv6 /48; 0 = none). Token rewards (MESHWORK_REWARDS, MESHWORK_CHAIN_RPC, MESHWORK_CHAIN_ID,
+ * (requests a second per device and per IPv4 /24 or IPv6 /48; 0 = none), the verification settings of
+ * `verificationFromEnv` below, and MESHWORK_TRUST_PROXY (off: take callers' addresses from X-Forwarded-For, only behind
+ * a reverse proxy that sets it). Token rewards (MESHWORK_REWARDS, MESHWORK_CHAIN_RPC, MESHWORK_CHAIN_ID,
  * MESHWORK_REWARD_CONTRACT, MESHWORK_REWARD_RATE, MESHWORK_REWARD_KEY) are read by `rewardsFromEnv` in
  * wallet/config.ts, which may read and write DATA_DIR. MESHWORK_TLS_CERT and MESHWORK_TLS_KEY (PEM files) serve HTTPS.
  */
@@ -114,6 +117,8 @@ export function hubOptionsFromEnv(env: Env = process.env): HubOptions {
     leaseMs: integer(env, 'MESHWORK_LEASE_MS', 600_000, 1000, 30 * 24 * 3600 * 1000),
     p2p: p2pFromEnv(env, port),
     receipts: { allowSameNetwork: flag(env, 'MESHWORK_RECEIPTS_SAME_NETWORK', false) },
+    verification: verificationFromEnv(env),
+    ...(flag(env, 'MESHWORK_TRUST_PROXY', false) ? { trustProxy: true } : {}),
     rateLimits: {
       device: rate(integer(env, 'MESHWORK_RATE_DEVICE', DEFAULT_RATE_LIMITS.device.perSecond, 0, 1_000_000)),
       network: rate(integer(env, 'MESHWORK_RATE_NETWORK', DEFAULT_RATE_LIMITS.network.perSecond, 0, 1_000_000)),
@@ -140,6 +145,23 @@ function databaseUrlFromEnv(env: Env): { databaseUrl?: string } {
     fail('DATABASE_URL', expected, redactDatabaseUrl(text))
   }
   return { databaseUrl: text }
+}
+
+/**
+ * MESHWORK_REPLICAS_SAME_NETWORK (off), MESHWORK_DAILY_QUOTA (10000 units), MESHWORK_TRUST_AFTER (10 valid results;
+ * 0 = always replicate), MESHWORK_SPOT_CHECKS (0.02 of the units, 0 to 1), MESHWORK_MAX_DEVICE_GFLOPS (100000).
+ */
+function verificationFromEnv(env: Env): VerificationOptions {
+  const spotText = env.MESHWORK_SPOT_CHECKS?.trim()
+  const spot = spotText ? Number(spotText) : DEFAULT_VERIFICATION.spotCheckFraction
+  if (!Number.isFinite(spot) || spot < 0 || spot > 1) fail('MESHWORK_SPOT_CHECKS', 'a fraction from 0 to 1 such as 0.02', spotText ?? '')
+  return {
+    replicasSameNetwork: flag(env, 'MESHWORK_REPLICAS_SAME_NETWORK', false),
+    dailyQuota: integer(env, 'MESHWORK_DAILY_QUOTA', DEFAULT_VERIFICATION.dailyQuota, 1, 100_000_000),
+    trustAfter: integer(env, 'MESHWORK_TRUST_AFTER', DEFAULT_VERIFICATION.trustAfter, 0, 1_000_000),
+    spotCheckFraction: spot,
+    maxDeviceFlopsPerMs: integer(env, 'MESHWORK_MAX_DEVICE_GFLOPS', DEFAULT_VERIFICATION.maxDeviceFlopsPerMs / 1e6, 1, 1e9) * 1e6,
+  }
 }
 
 /** A limit of `perSecond` requests a second with bursts of three seconds' worth (0: no limit). */

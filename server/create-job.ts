@@ -9,6 +9,7 @@ import { MeshworkError } from '../protocol/errors.ts'
 import { toBase64Url } from '../protocol/encoding.ts'
 import { describeZodError, type CreateJobRequest } from '../protocol/schemas.ts'
 import { getWorkload, workloads } from '../workloads/registry.ts'
+import { cryptoRandom } from './loops/validator.ts'
 import type { JobRecord, NewUnit, Store } from './store/types.ts'
 
 export interface CreateJobParameters {
@@ -17,6 +18,10 @@ export interface CreateJobParameters {
   demo?: boolean
   /** @default Date.now() */
   now?: number
+  /** Fraction of the units that are known-answer spot checks, for workloads that can compute answers (`solve`). @default 0 */
+  spotCheckFraction?: number
+  /** Draws which units are spot checks. @default cryptoRandom() */
+  random?: () => number
 }
 
 /** A new random job id, e.g. `job_3q2-xV0aLk9bT4nW`. */
@@ -25,7 +30,10 @@ export function newJobId(): string {
 }
 
 /** Validates, splits and stores a job; throws a `bad_request` MeshworkError naming the field that was wrong. */
-export async function createJob(store: Store, { request, demo = false, now = Date.now() }: CreateJobParameters): Promise<JobRecord> {
+export async function createJob(
+  store: Store,
+  { request, demo = false, now = Date.now(), spotCheckFraction = 0, random = cryptoRandom() }: CreateJobParameters,
+): Promise<JobRecord> {
   const workload = getWorkload(request.workload)
   if (!workload) {
     throw new MeshworkError(`Unknown workload "${request.workload}"; this hub runs: ${[...workloads.keys()].join(', ')}.`, {
@@ -56,6 +64,10 @@ export async function createJob(store: Store, { request, demo = false, now = Dat
     inputs: unit.inputs,
     // Credit comes from the descriptor's cost model, recomputed here rather than trusted from the generator.
     costFlops: workload.descriptor.costFlops(unit.spec),
+    quorum: workload.replication?.quorum ?? 1,
+    maxResults: workload.replication?.maxResults ?? 8,
+    // Spot checks are ordinary units of the job on the wire; only the hub knows it will check them fully.
+    knownAnswer: Boolean(workload.solve) && random() < spotCheckFraction,
   }))
   await store.insertJob(
     {

@@ -22,6 +22,7 @@ import { startHubPeer, type HubPeer, type HubPeerOptions, type IceServer } from 
 import type { TlsOptions } from './p2p/hub-peer.ts'
 import { createPrometheus, instrumentStore } from './metrics.ts'
 import { networkOf, type ReceiptRules } from './receipts/index.ts'
+import { DEFAULT_VERIFICATION, type VerificationOptions } from './verification.ts'
 import { createDemoSeederLoop, demoParams } from './seed.ts'
 import { openStore } from './store/index.ts'
 import type { Store } from './store/types.ts'
@@ -62,6 +63,13 @@ export interface HubOptions {
   p2p?: HubP2POptions | false
   /** Rules for crediting bandwidth receipts. */
   receipts?: ReceiptRules
+  /**
+   * Behind a reverse proxy that appends the client's address to X-Forwarded-For: take the caller's address from it
+   * (MESHWORK_TRUST_PROXY). @default false
+   */
+  trustProxy?: boolean
+  /** Replicas, quotas, spot checks and caps. @default DEFAULT_VERIFICATION */
+  verification?: VerificationOptions
   /**
    * The origin people reach the hub at, e.g. `https://hub.example.org`: wallet sign-ins must name its host as their
    * domain. @default the listening URL (`http://HOST:PORT`)
@@ -149,6 +157,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     log = console.log,
     now = Date.now,
   } = options
+  const verification = { ...DEFAULT_VERIFICATION, ...options.verification }
   // Fail on bad demo params before anything is opened.
   const seedParams = demo ? demoParams(options.demoParams) : undefined
 
@@ -168,11 +177,17 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         })
       : undefined
     const scheduler = createSchedulerLoop(store, { intervalMs: Math.max(loopIntervalMs, 1000), onError })
-    const credit = createCreditLoop(store, { intervalMs: loopIntervalMs, onError, onJobsDone: () => seeder?.wake() })
+    const credit = createCreditLoop(store, {
+      intervalMs: loopIntervalMs,
+      maxDeviceFlopsPerMs: verification.maxDeviceFlopsPerMs,
+      onError,
+      onJobsDone: () => seeder?.wake(),
+    })
     const blobs = createBlobCache(store)
     const validator = createValidatorLoop(store, {
       intervalMs: loopIntervalMs,
       getBlob: (hash) => blobs.get(hash),
+      maxFlopsPerMs: verification.maxDeviceFlopsPerMs,
       onWork: () => credit.wake(),
       onError,
     })
@@ -213,6 +228,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
         publicUrl: () => options.publicUrl ?? url ?? 'http://127.0.0.1',
         ...(options.rewards ? { rewards: options.rewards } : {}),
         leaseMs,
+        verification,
         version: hubVersion(),
         startedAt: now(),
         now,
@@ -222,6 +238,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       staticDir,
       ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
       prometheus,
+      ...(options.trustProxy ? { trustProxy: true } : {}),
       security: {
         ...(options.rewards ? { chainRpcOrigin: new URL(options.rewards.rpcUrl).origin } : {}),
         https: Boolean(options.tls),

@@ -61,7 +61,7 @@ export function createPrometheus(store: Pick<Store, 'unitStates'>): HubPrometheu
     if (failed) return
     if (operation === 'leaseUnits') leased.inc((result as UnitRecord[]).length)
     else if (operation === 'insertResults') for (const o of result as ResultInsertOutcome[]) results.inc({ outcome: o.kind })
-    else if (operation === 'recordVerdicts') for (const v of args[0] as ResultVerdict[]) verdicts.inc({ verdict: v.valid ? 'valid' : 'invalid' })
+    else if (operation === 'recordVerdicts') for (const v of args[0] as ResultVerdict[]) verdicts.inc({ verdict: v.state })
     else if (operation === 'appendLedger') {
       const flops = (args[0] as LedgerAppend[]).reduce((sum, e) => sum + e.amountFlops, 0)
       if (flops > 0) credit.inc({ kind: 'compute' }, flops)

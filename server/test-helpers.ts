@@ -48,6 +48,9 @@ export async function startTestHub(options: Partial<HubOptions> = {}): Promise<T
     p2p: { port: 0 },
     // Tests of everything else send bursts from one loopback network; rate-limit.test.ts sets its own limits.
     rateLimits: { device: { perSecond: 0, burst: 0 }, network: { perSecond: 0, burst: 0 } },
+    // Every simulated volunteer calls from loopback: replicas of a unit may go to them all. Tests of spot checks and
+    // adaptive replication turn those on themselves.
+    verification: { replicasSameNetwork: true, spotCheckFraction: 0, trustAfter: 0 },
     ...options,
   })
   await hub.listen()
@@ -78,6 +81,9 @@ export async function startTestHub(options: Partial<HubOptions> = {}): Promise<T
 
 /** A simulated volunteer: a real device key and signed requests. */
 export class Volunteer {
+  /** Sent as X-Forwarded-For (a hub started with `trustProxy` takes it as the caller's address). */
+  forwardedFor: string | undefined
+
   constructor(
     readonly url: string,
     readonly key: DeviceKey,
@@ -98,6 +104,7 @@ export class Volunteer {
     const bytes = body === undefined ? new Uint8Array() : new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body))
     const headers: Record<string, string> = await signRequest(this.key, { method, path: fullPath, body: bytes, time })
     if (body !== undefined) headers['content-type'] = 'application/json'
+    if (this.forwardedFor) headers['x-forwarded-for'] = this.forwardedFor
     return fetch(`${this.url}${fullPath}`, { method, headers, body: body === undefined ? undefined : bytes })
   }
 

@@ -17,6 +17,36 @@ export interface HubWorkload {
   verify(spec: unknown, inputs: Uint8Array[], output: Uint8Array, random: () => number): Verdict
   /** Optional: joins the verified outputs of a finished job (by unit index) into the job's output bytes. */
   assemble?(params: unknown, outputs: Uint8Array[]): Uint8Array
+  /**
+   * Replicas and quorum, for workloads whose results `verify` cannot check fully and cheaply: each unit goes to
+   * `quorum` independent volunteers and is done when that many results agree; disagreement sends more replicas, up to
+   * `maxResults` results in all, after which the unit is an error. Absent: one result per unit, checked by `verify`.
+   */
+  replication?: { quorum: number; maxResults: number }
+  /**
+   * Whether two outputs of one unit are the same answer: the workload's own comparison (BOINC's `compare_results`).
+   * Exact for integer outputs; floating-point ones document their tolerance.
+   */
+  agree(spec: unknown, a: Uint8Array, b: Uint8Array): boolean
+  /**
+   * The unit's correct output, computed by the hub: known-answer spot checks compare a volunteer's result with it.
+   * Absent: the workload's units are never spot-check units.
+   */
+  solve?(spec: unknown, inputs: Uint8Array[]): Uint8Array
+}
+
+/** Relative tolerance of two matmul outputs, per element, against the larger magnitude (and 1e-6 absolute near 0). */
+export const MATMUL_AGREE_TOLERANCE = 1e-3
+
+function matmulAgree(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  const x = bytesToF32(a)
+  const y = bytesToF32(b)
+  for (let i = 0; i < x.length; i++) {
+    const scale = Math.max(Math.abs(x[i]), Math.abs(y[i]), 1e-3)
+    if (!(Math.abs(x[i] - y[i]) <= MATMUL_AGREE_TOLERANCE * scale)) return false
+  }
+  return true
 }
 
 const matmulHub: HubWorkload = {
@@ -49,6 +79,8 @@ const matmulHub: HubWorkload = {
   assemble(params, outputs) {
     return f32ToBytes(assembleMatmul(params as MatmulParams, (i) => bytesToF32(outputs[i])))
   },
+  // Freivalds checks every product fully (see verify.ts): no replicas and no known-answer units needed.
+  agree: (_spec, a, b) => matmulAgree(a, b),
 }
 
 export const workloads: ReadonlyMap<string, HubWorkload> = new Map([[matmul.id, matmulHub], ['primes', primesHub]])

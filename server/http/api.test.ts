@@ -65,7 +65,7 @@ describe('a volunteer computing a job over HTTP', () => {
       const p = (await (await t.owner(`/jobs/${job.id}`)).json()) as JobProgress
       return p.state === 'done' && p
     }, 'the job to be done')
-    expect(progress.units).toEqual({ total: 4, unsent: 0, leased: 0, done: 4 })
+    expect(progress.units).toEqual({ total: 4, unsent: 0, leased: 0, done: 4, error: 0 })
 
     const output = await t.owner(`/jobs/${job.id}/output`)
     expect(output.status).toBe(200)

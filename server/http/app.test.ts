@@ -45,7 +45,7 @@ describe('OpenAPI document', () => {
       .filter((r) => r.path.startsWith('/api/v1/') && !r.path.endsWith('*') && r.method !== 'ALL')
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
-    expect(served.length).toBe(24)
+    expect(served.length).toBe(25)
     expect(new Set(documented)).toEqual(new Set(served))
     expect(documented).toEqual(
       expect.arrayContaining(['GET /api/v1/p2p', 'POST /api/v1/receipts', 'GET /api/v1/stats', 'GET /api/v1/auth/nonce', 'POST /api/v1/auth/siwe', 'GET /api/v1/wallet']),

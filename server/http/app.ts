@@ -31,6 +31,8 @@ export interface CreateAppOptions {
   rateLimits?: import('./rate-limit.ts').RateLimits
   /** What the Content-Security-Policy must allow besides the hub itself, and whether it serves HTTPS. @default {} */
   security?: SecurityHeaderOptions
+  /** Take the caller's address from `X-Forwarded-For` (see MountRoutesOptions.trustProxy). @default false */
+  trustProxy?: boolean
 }
 
 export interface App {
@@ -40,7 +42,7 @@ export interface App {
 }
 
 /** Builds the Hono app. */
-export function createApp({ context, ownerTokenHash, onDevice, staticDir, log, security = {}, rateLimits, prometheus }: CreateAppOptions): App {
+export function createApp({ context, ownerTokenHash, onDevice, staticDir, log, security = {}, rateLimits, prometheus, trustProxy }: CreateAppOptions): App {
   let openapi: unknown
   const ctx: ApiContext = { ...context, openapi: () => (openapi ??= buildOpenApi(routes, { version: context.version })) }
   const routes = [...publicRoutes(ctx), ...volunteerRoutes(ctx), ...walletRoutes(ctx), ...ownerRoutes(ctx)]
@@ -66,6 +68,7 @@ export function createApp({ context, ownerTokenHash, onDevice, staticDir, log, s
     ownerTokenHash,
     onDevice,
     now: context.now,
+    ...(trustProxy ? { trustProxy } : {}),
     ...(rateLimits ? { rateLimits } : {}),
     ...(prometheus ? { onRateLimited: (limit: 'device' | 'network') => prometheus.rateLimited.inc({ limit }) } : {}),
   })

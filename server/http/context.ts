@@ -49,6 +49,8 @@ export interface ApiContext {
   publicUrl: () => string
   /** How long a leased unit stays with its device. */
   leaseMs: number
+  /** Replicas, quotas, spot checks and caps (see server/verification.ts). */
+  verification: Required<import('../verification.ts').VerificationOptions>
   version: string
   startedAt: number
   /** The OpenAPI document (built once, on first request). */

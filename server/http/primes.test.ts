@@ -27,31 +27,37 @@ async function count(spec: PrimesSpec): Promise<Uint8Array> {
   return primesOutputToBytes(out)
 }
 
+let volunteers: { volunteer: Volunteer; specs: PrimesSpec[] }[] | undefined
+
 describe('a primes job over HTTP', () => {
-  it('is counted by a volunteer, spot-checked, credited by its cost model, and yields π(hi) − π(lo)', async () => {
+  it('is counted by two volunteers (a quorum of two), spot-checked, credited by its cost model, and yields π(hi) − π(lo)', async () => {
     const response = await createPrimesJob({ lo: 1_000_000, hi: 3_500_000, unitSpan: 1_000_000, block: 250_000 })
     expect(response.status).toBe(201)
     const job = (await response.json()) as JobProgress
     expect(job.units.total).toBe(3)
 
-    const volunteer = await Volunteer.create(t.url)
-    const units = await volunteer.lease(16)
-    expect(units).toHaveLength(3)
-    const specs = units.map((u) => u.spec as PrimesSpec)
-    expect(units[0]).toMatchObject({ jobId: job.id, workload: 'primes', version: 1, inputs: [], costFlops: primesCost(specs[0]) })
-    for (const unit of units) expect((await volunteer.submit(unit.unitId, await count(unit.spec as PrimesSpec))).status).toBe(200)
-
-    await waitFor(async () => {
-      const s = await volunteer.json<VolunteerSummary>('/volunteer/summary')
-      return s.results.valid === 3 && s.crediting === 0
-    }, 'three valid, credited results')
-    const credit = await volunteer.json<CreditHistory>('/volunteer/credit')
-    expect(credit.entries.map((e) => e.creditFlops).sort()).toEqual(specs.map((s) => primesCost(s)).sort())
-    const { results } = await volunteer.json<VolunteerResults>('/volunteer/results')
-    expect(results).toHaveLength(3)
-    for (const r of results) {
-      expect(r).toMatchObject({ workload: 'primes', state: 'valid' })
-      expect(r.reason).toMatch(/^spot-checked: recomputed (blocks \d, \d of 4|all 2 blocks) exactly/)
+    // Primes results are replicated: each unit goes to two volunteers, and both counts must agree.
+    for (const volunteer of [await Volunteer.create(t.url), await Volunteer.create(t.url)]) {
+      const units = await volunteer.lease(16)
+      expect(units).toHaveLength(3)
+      const specs = units.map((u) => u.spec as PrimesSpec)
+      expect(units[0]).toMatchObject({ jobId: job.id, workload: 'primes', version: 1, inputs: [], costFlops: primesCost(specs[0]) })
+      for (const unit of units) expect((await volunteer.submit(unit.unitId, await count(unit.spec as PrimesSpec))).status).toBe(200)
+      ;(volunteers ??= []).push({ volunteer, specs })
+    }
+    for (const { volunteer, specs } of volunteers!) {
+      await waitFor(async () => {
+        const s = await volunteer.json<VolunteerSummary>('/volunteer/summary')
+        return s.results.valid === 3 && s.crediting === 0
+      }, 'three valid, credited results')
+      const credit = await volunteer.json<CreditHistory>('/volunteer/credit')
+      expect(credit.entries.map((e) => e.creditFlops).sort()).toEqual(specs.map((s) => primesCost(s)).sort())
+      const { results } = await volunteer.json<VolunteerResults>('/volunteer/results')
+      expect(results).toHaveLength(3)
+      for (const r of results) {
+        expect(r).toMatchObject({ workload: 'primes', state: 'valid' })
+        expect(r.reason).toMatch(/^2 independent volunteers returned the same answer \(quorum 2\)/)
+      }
     }
 
     await waitFor(async () => ((await (await t.owner(`/jobs/${job.id}`)).json()) as JobProgress).state === 'done', 'the job to be done')

@@ -83,13 +83,20 @@ export interface MountRoutesOptions {
   rateLimits?: RateLimits
   /** Called on each request refused by a rate limit. */
   onRateLimited?: (limit: 'device' | 'network') => void
+  /**
+   * The hub runs behind a reverse proxy that appends the client's address to `X-Forwarded-For`: the last entry is the
+   * caller's address (rate limits, independence of replicas and receipts). Never set it on a hub reachable directly:
+   * anyone could then claim any address. @default false
+   */
+  trustProxy?: boolean
 }
 
 const EMPTY = new Uint8Array()
 
 /** Registers routes on a Hono app, each behind the request pipeline. */
 export function mountRoutes(app: Hono, routes: AnyRoute[], options: MountRoutesOptions): void {
-  const { ownerTokenHash, onDevice, now = Date.now, rateLimits = DEFAULT_RATE_LIMITS, onRateLimited } = options
+  const { ownerTokenHash, onDevice, now = Date.now, rateLimits = DEFAULT_RATE_LIMITS, onRateLimited, trustProxy = false } = options
+  const remoteAddress = (c: Context) => callerAddress(c, trustProxy)
   const perNetwork = new RateLimiter(rateLimits.network, 'this network', () => onRateLimited?.('network'))
   const perDevice = new RateLimiter(rateLimits.device, 'this device', () => onRateLimited?.('device'))
   for (const route of routes) {
@@ -122,8 +129,15 @@ export function mountRoutes(app: Hono, routes: AnyRoute[], options: MountRoutesO
   }
 }
 
-/** The IP of the socket the request came on (the proxy's, behind a reverse proxy); undefined outside a Node server. */
-function remoteAddress(c: Context): string | undefined {
+/**
+ * The caller's IP: the socket's, or behind a trusted proxy the last `X-Forwarded-For` entry (the one the proxy
+ * appended); undefined outside a Node server.
+ */
+function callerAddress(c: Context, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
+    if (forwarded) return forwarded
+  }
   return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress
 }
 

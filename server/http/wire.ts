@@ -10,7 +10,7 @@ export function toJobProgress(job: JobRecord): JobProgress {
     label: job.label,
     state: job.state,
     params: job.params,
-    units: { total: job.units.total, unsent: job.units.unsent, leased: job.units.leased + job.units.returned, done: job.units.done },
+    units: { total: job.units.total, unsent: job.units.unsent, leased: job.units.leased + job.units.returned, done: job.units.done, error: job.units.error },
     createdAt: job.createdAt,
     completedAt: job.completedAt,
   }

@@ -4,7 +4,7 @@
  * `valid` or `invalid` with a reason the volunteer sees. Valid results finish their unit; invalid ones send it back.
  */
 import { getWorkload } from '../../workloads/registry.ts'
-import type { ResultVerdict, Store } from '../store/types.ts'
+import type { PendingResult, QuorumCandidate, ResultVerdict, Store, UnitVerdict } from '../store/types.ts'
 import { createLoop, type Loop } from './loop.ts'
 
 /** A uniform [0, 1) source from `crypto.getRandomValues`, 53 random bits per value. */
@@ -31,31 +31,158 @@ export interface ValidateResultsOptions {
   batch?: number
   /** @default Date.now */
   now?: () => number
+  /**
+   * The fastest any device computes, in flops per ms: a result returned sooner after its lease than its unit's cost
+   * at this speed is impossible and invalid. @default DEFAULT_MAX_DEVICE_FLOPS_PER_MS
+   */
+  maxFlopsPerMs?: number
 }
+
+/** 100 TFLOP/s: beyond the fp32 rate of any single device a volunteer has today. */
+export const DEFAULT_MAX_DEVICE_FLOPS_PER_MS = 1e11
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Checks up to `batch` returned results and records the verdicts in one transaction; returns how many. */
+/** Known answers the hub computed lately, by unit (a unit's late replica is compared with the same answer). */
+const knownAnswers = new Map<string, Uint8Array>()
+const KNOWN_ANSWERS_KEPT = 64
+
+/**
+ * Checks up to `batch` returned results and records the verdicts in one transaction; returns how many.
+ *
+ * Every result first passes the workload's own check (`verify`) and a speed check. Then: a known-answer unit's result
+ * must equal the answer the hub computes itself; a late result for a done unit must agree with its canonical result;
+ * a result of an unreplicated unit is valid; a replica waits (`pending`) until `quorum` independent results agree,
+ * which makes the agreeing ones valid and the others invalid. Results that are all in without a quorum make the hub
+ * gather one more, up to the unit's most results, after which the unit is an error for its owner.
+ */
 export async function validateResults(store: Store, options: ValidateResultsOptions = {}): Promise<number> {
-  const { getBlob = (hash) => store.getBlob(hash), random = cryptoRandom(), batch = 32, now = Date.now } = options
+  const {
+    getBlob = (hash) => store.getBlob(hash),
+    random = cryptoRandom(),
+    batch = 32,
+    now = Date.now,
+    maxFlopsPerMs = DEFAULT_MAX_DEVICE_FLOPS_PER_MS,
+  } = options
   const pending = await store.pendingResults(batch)
   if (pending.length === 0) return 0
   const verdicts: ResultVerdict[] = []
+  /** Replicas that passed their checks in this batch, by unit. */
+  const replicas = new Map<string, { first: PendingResult; results: QuorumCandidate[] }>()
   for (const result of pending) {
-    verdicts.push(await judge(result, getBlob, random))
+    const speed = result.costFlops / Math.max(1, result.receivedAt - result.leasedAt)
+    const own = await judge(result, getBlob, random)
+    const workload = getWorkload(result.workload)
+    if (own.state === 'invalid' || !workload) {
+      verdicts.push(own)
+    } else if (speed > maxFlopsPerMs) {
+      verdicts.push({
+        resultId: result.resultId,
+        state: 'invalid',
+        reason: `returned ${result.receivedAt - result.leasedAt} ms after its lease: ${(result.costFlops / 1e9).toFixed(1)} GFLOP that fast is beyond any device (${maxFlopsPerMs / 1e6} GFLOP/s at most)`,
+      })
+    } else if (result.knownAnswer && workload.solve) {
+      let answer = knownAnswers.get(result.unitId)
+      if (!answer) {
+        answer = workload.solve(result.spec, await inputsOf(result, getBlob))
+        knownAnswers.set(result.unitId, answer)
+        if (knownAnswers.size > KNOWN_ANSWERS_KEPT) knownAnswers.delete(knownAnswers.keys().next().value!)
+      }
+      verdicts.push(
+        workload.agree(result.spec, answer, result.output)
+          ? { resultId: result.resultId, state: 'valid', reason: 'spot check: the whole result matches the answer the hub computed itself', flopsPerMs: speed }
+          : { resultId: result.resultId, state: 'invalid', reason: 'spot check: the result differs from the answer the hub computed itself' },
+      )
+    } else if (result.canonical) {
+      verdicts.push(
+        workload.agree(result.spec, result.canonical, result.output)
+          ? { resultId: result.resultId, state: 'valid', reason: `agrees with the unit's canonical result${own.reason ? `; ${own.reason}` : ''}`, flopsPerMs: speed }
+          : { resultId: result.resultId, state: 'invalid', reason: "disagrees with the unit's canonical result, which a quorum of independent volunteers agreed on" },
+      )
+    } else if (result.wanted <= 1) {
+      const alone = result.quorum > 1 ? 'not replicated: a device with a long record of valid results; ' : ''
+      verdicts.push({ resultId: result.resultId, state: 'valid', reason: `${alone}${own.reason ?? 'verified'}`, flopsPerMs: speed })
+    } else {
+      const unit = replicas.get(result.unitId) ?? { first: result, results: [] }
+      unit.results.push({ resultId: result.resultId, deviceId: result.deviceId, output: result.output })
+      replicas.set(result.unitId, unit)
+      verdicts.push({ ...own, state: 'pending', flopsPerMs: speed })
+    }
     // A check takes milliseconds of CPU; let waiting requests in between.
     await yieldToEventLoop()
   }
-  await store.recordVerdicts(verdicts, now())
-  return verdicts.length
+  const units: UnitVerdict[] = []
+  for (const [unitId, { first, results }] of replicas) {
+    const earlier = await store.quorumCandidates(unitId)
+    const decided = decideQuorum(first, [...earlier, ...results], await store.resultCount(unitId))
+    units.push(decided.unit)
+    for (const v of decided.verdicts) {
+      const index = verdicts.findIndex((x) => x.resultId === v.resultId)
+      // A decided replica from this batch keeps the speed it showed.
+      if (index >= 0) verdicts[index] = { ...v, flopsPerMs: verdicts[index].flopsPerMs }
+      else verdicts.push(v)
+    }
+  }
+  await store.recordVerdicts(verdicts, now(), units)
+  return pending.length
+}
+
+/**
+ * The quorum of one unit over its replicas that passed their own checks (`candidates`, oldest first; `total` counts
+ * every result of the unit, invalid ones included).
+ */
+export function decideQuorum(
+  unit: Pick<PendingResult, 'unitId' | 'workload' | 'spec' | 'quorum' | 'wanted' | 'maxResults'>,
+  candidates: QuorumCandidate[],
+  total: number,
+): { unit: UnitVerdict; verdicts: ResultVerdict[] } {
+  const workload = getWorkload(unit.workload)!
+  // The largest group of agreeing results (each compared with its group's first member).
+  const groups: QuorumCandidate[][] = []
+  for (const c of candidates) {
+    const group = groups.find((g) => workload.agree(unit.spec, g[0].output, c.output))
+    if (group) group.push(c)
+    else groups.push([c])
+  }
+  const best = groups.reduce<QuorumCandidate[]>((a, g) => (g.length > a.length ? g : a), [])
+  if (best.length >= unit.quorum) {
+    const agreeing = new Set(best.map((c) => c.resultId))
+    return {
+      unit: { unitId: unit.unitId, canonicalResultId: best[0].resultId },
+      verdicts: candidates.map((c) =>
+        agreeing.has(c.resultId)
+          ? { resultId: c.resultId, state: 'valid', reason: `${best.length} independent volunteers returned the same answer (quorum ${unit.quorum})` }
+          : { resultId: c.resultId, state: 'invalid', reason: `disagrees with the ${best.length} independent results that agreed (quorum ${unit.quorum})` },
+      ),
+    }
+  }
+  if (candidates.length < unit.wanted) return { unit: { unitId: unit.unitId }, verdicts: [] }
+  if (total >= unit.maxResults) {
+    const reason = `no ${unit.quorum} of its ${total} results agreed`
+    return {
+      unit: { unitId: unit.unitId, error: reason },
+      verdicts: candidates.map((c) => ({ resultId: c.resultId, state: 'invalid', reason: `the unit is an error: ${reason}` })),
+    }
+  }
+  return { unit: { unitId: unit.unitId, wanted: candidates.length + 1 }, verdicts: [] }
+}
+
+async function inputsOf(result: PendingResult, getBlob: (hash: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
+  const inputs: Uint8Array[] = []
+  for (const hash of result.inputs) {
+    const bytes = await getBlob(hash)
+    if (!bytes) throw new Error(`the hub lost input blob ${hash}`)
+    inputs.push(bytes)
+  }
+  return inputs
 }
 
 async function judge(
-  result: Awaited<ReturnType<Store['pendingResults']>>[number],
+  result: PendingResult,
   getBlob: (hash: string) => Promise<Uint8Array | undefined>,
   random: () => number,
 ): Promise<ResultVerdict> {
-  const invalid = (reason: string): ResultVerdict => ({ resultId: result.resultId, valid: false, reason })
+  const invalid = (reason: string): ResultVerdict => ({ resultId: result.resultId, state: 'invalid', reason })
   const workload = getWorkload(result.workload)
   if (!workload) return invalid(`this hub no longer runs workload "${result.workload}"`)
   const spec = workload.descriptor.spec.safeParse(result.spec)
@@ -68,9 +195,7 @@ async function judge(
   }
   try {
     const verdict = workload.verify(spec.data, inputs, result.output, random)
-    return verdict.ok
-      ? { resultId: result.resultId, valid: true, reason: verdict.note ?? null }
-      : invalid(verdict.reason)
+    return verdict.ok ? { resultId: result.resultId, state: 'valid', reason: verdict.note ?? null } : invalid(verdict.reason)
   } catch (error) {
     // A verifier that throws is a hub bug, but leaving the result `returned` would retry it forever.
     return invalid(`the ${result.workload} verifier failed: ${error instanceof Error ? error.message : String(error)}`)

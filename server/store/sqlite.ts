@@ -25,6 +25,9 @@ import type {
   ResultInsert,
   ResultInsertOutcome,
   ResultVerdict,
+  UnitVerdict,
+  QuorumCandidate,
+  Decision,
   Store,
   StoreCounts,
   UnitCounts,
@@ -180,6 +183,58 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE results ADD COLUMN partner TEXT;
   CREATE INDEX results_partner ON results (partner) WHERE partner IS NOT NULL;
   `,
+  // 5: replicas and quorum, independence, reputation, quotas, known-answer units, the decision log (issue 7).
+  /* sql */ `
+  ALTER TABLE units ADD COLUMN quorum INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE units ADD COLUMN wanted INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE units ADD COLUMN max_results INTEGER NOT NULL DEFAULT 8;
+  ALTER TABLE units ADD COLUMN known_answer INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE units ADD COLUMN error TEXT;
+
+  -- A lease is live until its result comes (returned) or its deadline passes (expired). network and wallet are the
+  -- device's when it leased: replicas of a unit never share a device, a wallet, or (by default) a network.
+  ALTER TABLE leases ADD COLUMN state TEXT NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'returned', 'expired'));
+  ALTER TABLE leases ADD COLUMN network TEXT;
+  ALTER TABLE leases ADD COLUMN wallet TEXT;
+  UPDATE leases SET state = 'returned' WHERE EXISTS (SELECT 1 FROM results r WHERE r.unit_id = leases.unit_id AND r.device_id = leases.device_id);
+  UPDATE leases SET state = 'expired' WHERE state = 'live' AND NOT EXISTS
+    (SELECT 1 FROM units u WHERE u.id = leases.unit_id AND u.state = 'leased' AND u.lease_device = leases.device_id);
+  CREATE INDEX leases_live ON leases (deadline) WHERE state = 'live';
+
+  -- A result that passed its own check and waits for its replicas to agree.
+  ALTER TABLE results ADD COLUMN checked INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX results_quorum ON results (unit_id) WHERE state = 'returned' AND checked = 1;
+  DROP INDEX results_returned;
+  CREATE INDEX results_returned ON results (received_at) WHERE state = 'returned' AND checked = 0;
+
+  -- Reputation: consecutive valid results per device and workload version.
+  CREATE TABLE reputation (
+    device_id TEXT NOT NULL,
+    workload TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    streak INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, workload, version)
+  );
+  -- Daily quota: the hub's default halved quota_shift times (each invalid result adds one, each valid one takes one
+  -- away); units leased on quota_day; measured speed (flops per ms from lease to result).
+  ALTER TABLE devices ADD COLUMN quota_shift INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN quota_day INTEGER;
+  ALTER TABLE devices ADD COLUMN leased_today INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN flops_per_ms REAL;
+
+  -- Every decision about a device's leases, results and credit, so the hub can say why a result earned nothing.
+  CREATE TABLE decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    device_id TEXT,
+    unit_id TEXT,
+    result_id TEXT,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX decisions_device ON decisions (device_id, seq);
+  CREATE INDEX decisions_result ON decisions (result_id) WHERE result_id IS NOT NULL;
+  `,
 ]
 
 interface JobRow {
@@ -208,10 +263,28 @@ interface UnitRow {
   deadline: number | null
   attempts: number
   canonical_result: string | null
+  quorum: number
+  wanted: number
+  known_answer: number
+  error: string | null
 }
 
 const UNIT_COLUMNS = /* sql */ `u.id, u.job_id, u.idx, j.workload, j.version, u.state, u.spec, u.inputs, u.cost_flops,
-  u.lease_device, u.deadline, u.attempts, u.canonical_result`
+  u.lease_device, u.deadline, u.attempts, u.canonical_result, u.quorum, u.wanted, u.known_answer, u.error`
+
+/**
+ * Recomputes a unit's state from its leases and results (@unit): done stays done; fewer live leases plus results
+ * that are not invalid than `wanted` -> unsent (more replicas to issue); a live lease left -> leased; else returned.
+ */
+const SETTLE_UNIT = /* sql */ `UPDATE units SET state = CASE
+    WHEN state = 'done' THEN 'done'
+    WHEN (SELECT COUNT(*) FROM leases WHERE unit_id = @unit AND state = 'live')
+       + (SELECT COUNT(*) FROM results WHERE unit_id = @unit AND state != 'invalid') < wanted THEN 'unsent'
+    WHEN EXISTS (SELECT 1 FROM leases WHERE unit_id = @unit AND state = 'live') THEN 'leased'
+    ELSE 'returned' END,
+  lease_device = (SELECT device_id FROM leases WHERE unit_id = @unit AND state = 'live' ORDER BY deadline DESC LIMIT 1),
+  deadline = (SELECT MAX(deadline) FROM leases WHERE unit_id = @unit AND state = 'live')
+  WHERE id = @unit`
 
 /** better-sqlite3 binds Buffers as BLOBs; this views a Uint8Array as one without copying. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -233,12 +306,24 @@ function toUnit(row: UnitRow): UnitRecord {
     deadline: row.deadline,
     attempts: row.attempts,
     canonicalResultId: row.canonical_result,
+    quorum: row.quorum,
+    wanted: row.wanted,
+    knownAnswer: row.known_answer === 1,
+    error: row.error,
   }
 }
 
 function emptyCounts(): UnitCounts {
-  return { total: 0, unsent: 0, leased: 0, returned: 0, done: 0 }
+  return { total: 0, unsent: 0, leased: 0, returned: 0, done: 0, error: 0 }
 }
+
+/** A device's daily quota: the hub's default halved once per net invalid result, at least 1. */
+export function quotaOf(defaultQuota: number, shift: number): number {
+  return Math.max(1, Math.floor(defaultQuota / 2 ** shift))
+}
+
+/** UTC day number of `now`. */
+const utcDay = (now: number) => Math.floor(now / 86_400_000)
 
 /** Opens (creating if needed) the SQLite store at `file` and runs pending migrations. */
 export function openSqliteStore(file: string): SqliteStore {
@@ -361,13 +446,14 @@ export class SqliteStore implements Store {
        VALUES (@id, @workload, @version, @label, 'open', @params, @demo, @createdAt)`,
     )
     const insertUnit = this.#sql(
-      `INSERT INTO units (id, job_id, idx, state, cost_flops, spec, inputs)
-       VALUES (@id, @jobId, @index, 'unsent', @costFlops, @spec, @inputs)`,
+      `INSERT INTO units (id, job_id, idx, state, cost_flops, spec, inputs, quorum, wanted, max_results, known_answer)
+       VALUES (@id, @jobId, @index, 'unsent', @costFlops, @spec, @inputs, @quorum, @wanted, @maxResults, @knownAnswer)`,
     )
     const insertBlob = this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)')
     this.#db.transaction(() => {
       insertJob.run({ ...job, params: JSON.stringify(job.params), demo: job.demo ? 1 : 0 })
       for (const unit of units) {
+        const quorum = unit.quorum ?? 1
         insertUnit.run({
           id: unit.id,
           jobId: job.id,
@@ -375,6 +461,11 @@ export class SqliteStore implements Store {
           costFlops: unit.costFlops,
           spec: JSON.stringify(unit.spec),
           inputs: JSON.stringify(unit.inputs),
+          quorum,
+          // A known-answer unit needs one result: the hub checks it against the answer it computes.
+          wanted: unit.knownAnswer ? 1 : quorum,
+          maxResults: unit.maxResults ?? 8,
+          knownAnswer: unit.knownAnswer ? 1 : 0,
         })
       }
       for (const [hash, bytes] of blobs) insertBlob.run(hash, asBuffer(bytes), bytes.byteLength)
@@ -387,14 +478,15 @@ export class SqliteStore implements Store {
     if (rows.length === 0) return []
     const counts = new Map<string, UnitCounts>(rows.map((r) => [r.id, emptyCounts()]))
     const countRows = this.#sql(
-        `SELECT job_id, state, COUNT(*) AS n FROM units
+        `SELECT job_id, state, COUNT(*) AS n, COUNT(error) AS errors FROM units
          WHERE job_id IN (SELECT value FROM json_each(?)) GROUP BY job_id, state`,
       )
-      .all(JSON.stringify(rows.map((r) => r.id))) as { job_id: string; state: UnitState; n: number }[]
+      .all(JSON.stringify(rows.map((r) => r.id))) as { job_id: string; state: UnitState; n: number; errors: number }[]
     for (const c of countRows) {
       const counts1 = counts.get(c.job_id)!
       counts1[c.state] += c.n
       counts1.total += c.n
+      counts1.error += c.errors
     }
     return rows.map((r) => ({
       id: r.id,
@@ -447,41 +539,92 @@ export class SqliteStore implements Store {
     return out
   }
 
-  async leaseUnits({ deviceId, max, now, deadline, partner }: LeaseUnitsParameters): Promise<UnitRecord[]> {
+  async leaseUnits({
+    deviceId,
+    max,
+    now,
+    deadline,
+    minLeaseMs = 60_000,
+    partner,
+    independentNetworks = true,
+    dailyQuota = 10_000,
+    trust,
+  }: LeaseUnitsParameters): Promise<UnitRecord[]> {
+    const device = this.#sql('SELECT network, quota_shift, quota_day, leased_today, flops_per_ms FROM devices WHERE id = ?')
+    const wallet = this.#sql('SELECT address FROM device_wallets WHERE device_id = ?')
+    // Replicas are independent: no unit this device returned a result for, and none with a live or returned lease of
+    // this device, its wallet or (unless allowed) its network.
     const pick = this.#sql(
       `SELECT ${UNIT_COLUMNS} FROM jobs j JOIN units u ON u.job_id = j.id
-       WHERE j.state = 'open'
-         AND u.state IN ('unsent', 'leased')
-         AND (u.state = 'unsent' OR (u.state = 'leased' AND u.deadline < @now))
+       WHERE j.state = 'open' AND u.state = 'unsent'
          AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.device_id = @deviceId)
+         AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired'
+           AND (l.device_id = @deviceId OR l.wallet = @wallet OR l.network = @network))
        ORDER BY j.seq, u.idx
        LIMIT @max`,
     )
-    const mark = this.#sql(
-      `UPDATE units SET state = 'leased', lease_device = @deviceId, deadline = @deadline, attempts = attempts + 1 WHERE id = @id`,
+    const alone = this.#sql(
+      `SELECT NOT EXISTS (SELECT 1 FROM leases WHERE unit_id = @unit AND state != 'expired')
+          AND NOT EXISTS (SELECT 1 FROM results WHERE unit_id = @unit) AS alone`,
     )
+    const streak = this.#sql('SELECT streak FROM reputation WHERE device_id = ? AND workload = ? AND version = ?')
+    const unreplicated = this.#sql('UPDATE units SET wanted = 1 WHERE id = ?')
+    const settle = this.#sql(SETTLE_UNIT)
+    const attempt = this.#sql('UPDATE units SET attempts = attempts + 1 WHERE id = ?')
     const remember = this.#sql(
-      'INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner) VALUES (@id, @deviceId, @now, @deadline, @partner)',
+      `INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner, network, wallet)
+       VALUES (@id, @deviceId, @now, @deadline, @partner, @network, @wallet)`,
+    )
+    const used = this.#sql(
+      `UPDATE devices SET quota_day = @day, leased_today = CASE WHEN quota_day = @day THEN leased_today ELSE 0 END + @n WHERE id = @deviceId`,
     )
     return this.#db.transaction(() => {
-      const rows = pick.all({ deviceId, now, max }) as UnitRow[]
+      this.#expire(now)
+      const d = device.get(deviceId) as
+        | { network: string | null; quota_shift: number; quota_day: number | null; leased_today: number; flops_per_ms: number | null }
+        | undefined
+      const day = utcDay(now)
+      const left = quotaOf(dailyQuota, d?.quota_shift ?? 0) - (d?.quota_day === day ? d.leased_today : 0)
+      if (left <= 0) return []
+      const address = (wallet.get(deviceId) as { address: string } | undefined)?.address ?? null
+      const network = independentNetworks ? (d?.network ?? null) : null
+      const rows = pick.all({ deviceId, max: Math.min(max, left), wallet: address, network }) as UnitRow[]
+      const leased: UnitRecord[] = []
       for (const row of rows) {
-        mark.run({ id: row.id, deviceId, deadline })
-        remember.run({ id: row.id, deviceId, now, deadline, partner: partner ?? null })
+        // Adaptive replication: a trusted device may get a replicated unit alone when no one else has it yet.
+        if (trust && row.quorum > 1 && row.wanted > 1 && !row.known_answer && (alone.get({ unit: row.id }) as { alone: number }).alone) {
+          const s = (streak.get(deviceId, row.workload, row.version) as { streak: number } | undefined)?.streak ?? 0
+          if (s >= trust.minStreak && trust.random() < Math.min(0.95, 1 - trust.minStreak / s)) {
+            unreplicated.run(row.id)
+            row.wanted = 1
+          }
+        }
+        // Three times the unit's cost at the device's measured speed, plus 30 s; the configured lease at most.
+        const unitDeadline = d?.flops_per_ms
+          ? Math.min(deadline, now + Math.max(minLeaseMs, (3 * row.cost_flops) / d.flops_per_ms + 30_000))
+          : deadline
+        remember.run({ id: row.id, deviceId, now, deadline: unitDeadline, partner: partner ?? null, network: d?.network ?? null, wallet: address })
+        attempt.run(row.id)
+        settle.run({ unit: row.id })
+        leased.push({ ...toUnit(row), state: 'leased', leaseDevice: deviceId, deadline: unitDeadline, attempts: row.attempts + 1 })
       }
-      return rows.map((row) => ({
-        ...toUnit(row),
-        state: 'leased' as const,
-        leaseDevice: deviceId,
-        deadline,
-        attempts: row.attempts + 1,
-      }))
+      if (leased.length) used.run({ day, n: leased.length, deviceId })
+      return leased
     })()
   }
 
+  /** Marks live leases past their deadline expired and settles their units; returns how many. */
+  #expire(now: number): number {
+    const expired = this.#sql(`UPDATE leases SET state = 'expired' WHERE state = 'live' AND deadline < ? RETURNING unit_id`).all(now) as {
+      unit_id: string
+    }[]
+    const settle = this.#sql(SETTLE_UNIT)
+    for (const unit of new Set(expired.map((e) => e.unit_id))) settle.run({ unit })
+    return expired.length
+  }
+
   async expireLeases(now: number): Promise<number> {
-    return this.#sql(`UPDATE units SET state = 'unsent', lease_device = NULL, deadline = NULL WHERE state = 'leased' AND deadline < ?`)
-      .run(now).changes
+    return this.#db.transaction(() => this.#expire(now))()
   }
 
   async insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]> {
@@ -495,9 +638,9 @@ export class SqliteStore implements Store {
        VALUES (@resultId, @unitId, @deviceId, 'returned', @output, @backend, @elapsedMs, @receivedAt,
          COALESCE(@partner, (SELECT partner FROM leases WHERE unit_id = @unitId AND device_id = @deviceId ORDER BY id DESC LIMIT 1)))`,
     )
-    const returned = this.#sql(
-      `UPDATE units SET state = 'returned', lease_device = NULL, deadline = NULL WHERE id = ? AND state != 'done'`,
-    )
+    // The device's lease (even an expired one: a late result for an open unit counts) now has its result.
+    const returned = this.#sql(`UPDATE leases SET state = 'returned' WHERE unit_id = ? AND device_id = ? AND state != 'returned'`)
+    const settle = this.#sql(SETTLE_UNIT)
     const touch = this.#sql(
       `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
@@ -529,7 +672,8 @@ export class SqliteStore implements Store {
           }
         }
         insert.run({ ...item, output: asBuffer(item.output), partner: item.partner ?? null })
-        returned.run(item.unitId)
+        returned.run(item.unitId, item.deviceId)
+        settle.run({ unit: item.unitId })
         touch.run(item.deviceId, item.receivedAt, item.receivedAt)
         return { kind: 'accepted', state: 'returned' }
       }),
@@ -538,11 +682,30 @@ export class SqliteStore implements Store {
 
   async pendingResults(limit: number): Promise<PendingResult[]> {
     const rows = this.#sql(
-        `SELECT r.id, r.unit_id, r.device_id, r.output, j.workload, u.spec, u.inputs
+        `SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
+                u.wanted, u.max_results, u.known_answer, c.output AS canonical,
+                (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
          FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
-         WHERE r.state = 'returned' ORDER BY r.received_at LIMIT ?`,
+         LEFT JOIN results c ON c.id = u.canonical_result
+         WHERE r.state = 'returned' AND r.checked = 0 ORDER BY r.received_at LIMIT ?`,
       )
-      .all(limit) as { id: string; unit_id: string; device_id: string; output: Buffer; workload: string; spec: string; inputs: string }[]
+      .all(limit) as {
+      id: string
+      unit_id: string
+      device_id: string
+      output: Buffer
+      received_at: number
+      workload: string
+      spec: string
+      inputs: string
+      cost_flops: number
+      quorum: number
+      wanted: number
+      max_results: number
+      known_answer: number
+      canonical: Buffer | null
+      leased_at: number | null
+    }[]
     return rows.map((r) => ({
       resultId: r.id,
       unitId: r.unit_id,
@@ -551,32 +714,152 @@ export class SqliteStore implements Store {
       spec: JSON.parse(r.spec),
       inputs: JSON.parse(r.inputs),
       output: r.output,
+      costFlops: r.cost_flops,
+      quorum: r.quorum,
+      wanted: r.wanted,
+      maxResults: r.max_results,
+      knownAnswer: r.known_answer === 1,
+      canonical: r.canonical ?? undefined,
+      leasedAt: r.leased_at ?? r.received_at,
+      receivedAt: r.received_at,
     }))
   }
 
-  async recordVerdicts(verdicts: ResultVerdict[], now: number): Promise<void> {
+  async recordVerdicts(verdicts: ResultVerdict[], now: number, units: UnitVerdict[] = []): Promise<void> {
     const mark = this.#sql(
       `UPDATE results SET state = @state, reason = @reason, validated_at = @now WHERE id = @resultId AND state = 'returned'
-       RETURNING unit_id`,
+       RETURNING unit_id, device_id`,
     )
-    const done = this.#sql(
-      `UPDATE units SET state = 'done', canonical_result = ?, lease_device = NULL, deadline = NULL WHERE id = ? AND state != 'done'`,
+    const pending = this.#sql(`UPDATE results SET checked = 1, reason = @reason WHERE id = @resultId AND state = 'returned' RETURNING unit_id, device_id`)
+    const unitOf = this.#sql(`SELECT u.wanted, u.state, j.workload, j.version FROM units u JOIN jobs j ON j.id = u.job_id WHERE u.id = ?`)
+    const done = this.#sql(`UPDATE units SET state = 'done', canonical_result = ? WHERE id = ? AND state != 'done'`)
+    const failed = this.#sql(`UPDATE units SET state = 'done', error = ? WHERE id = ? AND state != 'done'`)
+    const want = this.#sql(`UPDATE units SET wanted = ? WHERE id = ? AND state != 'done'`)
+    const settle = this.#sql(SETTLE_UNIT)
+    const good = this.#sql(
+      `INSERT INTO reputation (device_id, workload, version, streak) VALUES (?, ?, ?, 1)
+       ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = streak + 1`,
     )
-    // An invalid result sends its unit back for someone else, unless another result for it still awaits checking.
-    const reissue = this.#sql(
-      `UPDATE units SET state = 'unsent', lease_device = NULL, deadline = NULL
-       WHERE id = @unit AND state = 'returned' AND NOT EXISTS (SELECT 1 FROM results WHERE unit_id = @unit AND state = 'returned')`,
+    const bad = this.#sql(
+      `INSERT INTO reputation (device_id, workload, version, streak) VALUES (?, ?, ?, 0)
+       ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = 0`,
+    )
+    // The quota halves on an invalid result and doubles back on valid ones (see quotaOf).
+    const halve = this.#sql(`UPDATE devices SET quota_shift = MIN(quota_shift + 1, 30) WHERE id = ? RETURNING quota_shift`)
+    const double = this.#sql(`UPDATE devices SET quota_shift = quota_shift - 1 WHERE id = ? AND quota_shift > 0`)
+    const speed = this.#sql(
+      `UPDATE devices SET flops_per_ms = CASE WHEN flops_per_ms IS NULL THEN @v ELSE 0.7 * flops_per_ms + 0.3 * @v END WHERE id = @deviceId`,
+    )
+    const log = this.#sql(
+      `INSERT INTO decisions (at, device_id, unit_id, result_id, kind, message) VALUES (@at, @deviceId, @unitId, @resultId, @kind, @message)`,
     )
     this.#db.transaction(() => {
+      const touched = new Set<string>()
       for (const v of verdicts) {
-        const row = mark.get({ state: v.valid ? 'valid' : 'invalid', reason: v.reason, now, resultId: v.resultId }) as
-          | { unit_id: string }
+        const row = (v.state === 'pending' ? pending.get({ resultId: v.resultId, reason: v.reason }) : mark.get({ state: v.state, reason: v.reason, now, resultId: v.resultId })) as
+          | { unit_id: string; device_id: string }
           | undefined
         if (!row) continue
-        if (v.valid) done.run(v.resultId, row.unit_id)
-        else reissue.run({ unit: row.unit_id })
+        const unit = unitOf.get(row.unit_id) as { wanted: number; state: UnitState; workload: string; version: number }
+        log.run({
+          at: now,
+          deviceId: row.device_id,
+          unitId: row.unit_id,
+          resultId: v.resultId,
+          kind: 'verdict',
+          message: v.state === 'pending' ? `Passed its own check; waiting for replicas to agree (${v.reason ?? 'replicated'}).` : `${v.state === 'valid' ? 'Valid' : 'Invalid'}: ${v.reason ?? 'verified'}.`,
+        })
+        if (v.state === 'valid') {
+          good.run(row.device_id, unit.workload, unit.version)
+          double.run(row.device_id)
+          if (v.flopsPerMs && Number.isFinite(v.flopsPerMs)) speed.run({ v: v.flopsPerMs, deviceId: row.device_id })
+          // An unreplicated unit is done with its first valid result; a replicated one waits for the quorum's verdict.
+          if (unit.wanted <= 1) done.run(v.resultId, row.unit_id)
+        } else if (v.state === 'invalid') {
+          bad.run(row.device_id, unit.workload, unit.version)
+          const shift = (halve.get(row.device_id) as { quota_shift: number } | undefined)?.quota_shift
+          if (shift !== undefined) {
+            log.run({
+              at: now,
+              deviceId: row.device_id,
+              unitId: row.unit_id,
+              resultId: v.resultId,
+              kind: 'quota',
+              message: `Invalid result: the device's daily quota is halved (1/${2 ** shift} of the hub's); each valid result doubles it back.`,
+            })
+          }
+        }
+        touched.add(row.unit_id)
       }
+      for (const u of units) {
+        if (u.canonicalResultId) {
+          done.run(u.canonicalResultId, u.unitId)
+          log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
+        } else if (u.error) {
+          failed.run(u.error, u.unitId)
+          log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
+        } else if (u.wanted) {
+          want.run(u.wanted, u.unitId)
+          log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `No quorum yet: gathering ${u.wanted} results.` })
+        }
+        touched.add(u.unitId)
+      }
+      for (const unit of touched) settle.run({ unit })
     })()
+  }
+
+  async quorumCandidates(unitId: string): Promise<QuorumCandidate[]> {
+    const rows = this.#sql(
+      `SELECT id, device_id, output FROM results WHERE unit_id = ? AND state = 'returned' AND checked = 1 ORDER BY received_at, rowid`,
+    ).all(unitId) as { id: string; device_id: string; output: Buffer }[]
+    return rows.map((r) => ({ resultId: r.id, deviceId: r.device_id, output: r.output }))
+  }
+
+  async resultCount(unitId: string): Promise<number> {
+    return (this.#sql('SELECT COUNT(*) AS n FROM results WHERE unit_id = ?').get(unitId) as { n: number }).n
+  }
+
+  async recordDecisions(decisions: Decision[]): Promise<void> {
+    const log = this.#sql(
+      `INSERT INTO decisions (at, device_id, unit_id, result_id, kind, message) VALUES (@at, @deviceId, @unitId, @resultId, @kind, @message)`,
+    )
+    this.#db.transaction(() => {
+      for (const d of decisions) log.run(d)
+    })()
+  }
+
+  async deviceDecisions(deviceId: string, { resultId, limit }: { resultId?: string; limit: number }): Promise<Decision[]> {
+    // A result's log includes the quorum's entries about its unit (they name no device).
+    const rows = (
+      resultId
+        ? this.#sql(
+            `SELECT at, device_id, unit_id, result_id, kind, message FROM decisions
+             WHERE (result_id = @resultId AND device_id = @deviceId)
+                OR (device_id IS NULL AND unit_id = (SELECT unit_id FROM results WHERE id = @resultId AND device_id = @deviceId))
+             ORDER BY seq LIMIT @limit`,
+          ).all({ resultId, deviceId, limit })
+        : this.#sql(
+            `SELECT * FROM (SELECT seq, at, device_id, unit_id, result_id, kind, message FROM decisions WHERE device_id = ?
+             ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
+          ).all(deviceId, limit)
+    ) as { at: number; device_id: string | null; unit_id: string | null; result_id: string | null; kind: string; message: string }[]
+    return rows.map((r) => ({ at: r.at, deviceId: r.device_id, unitId: r.unit_id, resultId: r.result_id, kind: r.kind, message: r.message }))
+  }
+
+  async creditSince(deviceId: string, since: number): Promise<{ creditFlops: number; flopsPerMs: number | null }> {
+    const credit = this.#sql(`SELECT COALESCE(SUM(amount_flops), 0) AS total FROM ledger WHERE device_id = ? AND kind = 'compute' AND created_at >= ?`).get(
+      deviceId,
+      since,
+    ) as { total: number }
+    const speed = this.#sql('SELECT flops_per_ms FROM devices WHERE id = ?').get(deviceId) as { flops_per_ms: number | null } | undefined
+    return { creditFlops: credit.total, flopsPerMs: speed?.flops_per_ms ?? null }
+  }
+
+  async deviceQuota(deviceId: string, now: number, defaultQuota: number): Promise<{ quota: number; leasedToday: number }> {
+    const d = this.#sql('SELECT quota_shift, quota_day, leased_today FROM devices WHERE id = ?').get(deviceId) as
+      | { quota_shift: number; quota_day: number | null; leased_today: number }
+      | undefined
+    return { quota: quotaOf(defaultQuota, d?.quota_shift ?? 0), leasedToday: d?.quota_day === utcDay(now) ? d.leased_today : 0 }
   }
 
   async uncreditedResults(limit: number): Promise<CreditCandidate[]> {
@@ -611,8 +894,12 @@ export class SqliteStore implements Store {
            AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state != 'done')`,
         )
         .all() as { id: string }[]
-      const mark = this.#sql(`UPDATE jobs SET state = 'done', completed_at = ? WHERE id = ?`)
-      for (const r of rows) mark.run(now, r.id)
+      // A unit that never reached a quorum makes its job an error for the owner (its other units' answers stay).
+      const mark = this.#sql(
+        `UPDATE jobs SET state = CASE WHEN EXISTS (SELECT 1 FROM units WHERE job_id = @id AND error IS NOT NULL) THEN 'error' ELSE 'done' END,
+           completed_at = @now WHERE id = @id`,
+      )
+      for (const r of rows) mark.run({ now, id: r.id })
       return rows.map((r) => r.id)
     })()
   }

@@ -289,7 +289,7 @@ describe.each(storeKinds)('$kind store: two hubs on one database', ({ open }) =>
     const outcomes = (await Promise.all([store.insertResults([item]), other.insertResults([item])])).flat()
     expect(outcomes.map((o) => o.kind).sort()).toEqual(['accepted', 'duplicate'])
 
-    const verdict = [{ resultId: 'r-both', valid: true, reason: null }]
+    const verdict = [{ resultId: 'r-both', state: 'valid' as const, reason: null }]
     await Promise.all([store.recordVerdicts(verdict, Date.now()), other.recordVerdicts(verdict, Date.now())])
     expect((await store.getUnit(unit.unitId))?.state).toBe('done')
     const entries = [{ resultId: 'r-both', deviceId: A, amountFlops: 1000 }]

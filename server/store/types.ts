@@ -31,6 +31,12 @@ export interface NewUnit {
   spec: Record<string, unknown>
   inputs: string[]
   costFlops: number
+  /** Agreeing results from independent volunteers that make it done (the workload's replication). @default 1 */
+  quorum?: number
+  /** Most results gathered before the unit is an error (replicated units). @default 8 */
+  maxResults?: number
+  /** A known-answer spot check: the hub computes the answer itself and checks the one result against it. */
+  knownAnswer?: boolean
 }
 
 export interface UnitCounts {
@@ -39,6 +45,8 @@ export interface UnitCounts {
   leased: number
   returned: number
   done: number
+  /** Done without an answer: replicas never reached a quorum (included in `done`). */
+  error: number
 }
 
 export interface JobRecord {
@@ -71,16 +79,41 @@ export interface UnitRecord {
   /** How many times the unit was leased. */
   attempts: number
   canonicalResultId: string | null
+  /** Agreeing results needed (1: not replicated). */
+  quorum: number
+  /** Results the hub is gathering now: the quorum, 1 for a trusted device's unreplicated unit, more after a disagreement. */
+  wanted: number
+  knownAnswer: boolean
+  /** Why a done unit has no answer (no quorum after the most results), else null. */
+  error: string | null
 }
 
 export interface LeaseUnitsParameters {
   deviceId: string
   max: number
   now: number
-  /** Deadline given to every unit of this lease, ms since the epoch. */
+  /**
+   * The latest deadline a unit of this lease gets, ms since the epoch. A device whose speed the hub measured gets less
+   * for a small unit: three times the unit's cost at its measured speed plus 30 s, at least `minLeaseMs`.
+   */
   deadline: number
+  /** @default 60000 */
+  minLeaseMs?: number
   /** The partner site whose widget asks for the units (see protocol/widget.ts); recorded on the lease. */
   partner?: string
+  /**
+   * Replicas of a unit never go to the same device or linked wallet; nor, when this is true, to the same network
+   * (IPv4 /24, IPv6 /48: the network the device last called from). @default true
+   */
+  independentNetworks?: boolean
+  /** Units a device may lease per UTC day until an invalid result lowers its own quota. @default 10000 */
+  dailyQuota?: number
+  /**
+   * Adaptive replication: a device with at least `minStreak` consecutive valid results for a workload version gets
+   * a replicated unit alone with probability 1 − minStreak / streak (at most 0.95); `random` draws. Absent: always
+   * replicate.
+   */
+  trust?: { minStreak: number; random: () => number }
 }
 
 /** A result to store; `output` is already checked against the unit's output size. */
@@ -114,14 +147,58 @@ export interface PendingResult {
   spec: Record<string, unknown>
   inputs: string[]
   output: Uint8Array
+  costFlops: number
+  quorum: number
+  wanted: number
+  maxResults: number
+  knownAnswer: boolean
+  /** The unit's canonical output when it is done already (a late replica is compared with it). */
+  canonical: Uint8Array | undefined
+  /** When this device leased the unit (its latest lease). */
+  leasedAt: number
+  receivedAt: number
 }
 
+/**
+ * A result's verdict. `pending`: it passed its own check and waits for replicas to agree (it stays `returned` to the
+ * volunteer). `reason`: why it is invalid, or for a valid one how it was checked; shown to the volunteer and kept in
+ * the decision log.
+ */
 export interface ResultVerdict {
   resultId: string
-  valid: boolean
-  /** Why the result is invalid, or for a valid one how it was checked when that was weaker than a full check (a
-   * primes spot check); shown to the volunteer. */
+  state: 'valid' | 'invalid' | 'pending'
   reason: string | null
+  /** The speed this result shows (unit cost over the time from lease to result), for the device's measured speed. */
+  flopsPerMs?: number
+}
+
+/** What the quorum decided for a replicated unit, recorded with its results' verdicts. */
+export interface UnitVerdict {
+  unitId: string
+  /** A quorum agreed: this result is the unit's answer and the unit is done. */
+  canonicalResultId?: string
+  /** No quorum yet: gather this many results (not counting invalid ones) before deciding again. */
+  wanted?: number
+  /** No quorum after the most results: the unit is done without an answer, for this reason. */
+  error?: string
+}
+
+/** A replica that passed its own check and waits for the quorum. */
+export interface QuorumCandidate {
+  resultId: string
+  deviceId: string
+  output: Uint8Array
+}
+
+/** One entry of the decision log: what the hub decided about a device's lease, result or credit, and why. */
+export interface Decision {
+  at: number
+  deviceId: string | null
+  unitId: string | null
+  resultId: string | null
+  /** `verdict`, `quorum`, `credit`, `quota`, `lease`. */
+  kind: string
+  message: string
 }
 
 /** A valid result that has no ledger row yet. */
@@ -302,8 +379,26 @@ export interface Store {
   insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]>
   /** Results waiting for the validator, oldest first. */
   pendingResults(limit: number): Promise<PendingResult[]>
-  /** Records verdicts in one transaction and moves their units (valid -> done, invalid -> unsent unless done). */
-  recordVerdicts(verdicts: ResultVerdict[], now: number): Promise<void>
+  /**
+   * Records verdicts and the quorum's unit verdicts in one transaction, with a decision-log entry for each: a valid
+   * result of an unreplicated unit makes it done; an invalid one frees its replica's place, so the unit is issued
+   * again; `pending` results wait for replicas. Updates each device's record: a valid result extends its streak of
+   * consecutive valid results (per workload version) and doubles its daily quota back towards the default; an invalid
+   * one resets the streak and halves its quota.
+   */
+  recordVerdicts(verdicts: ResultVerdict[], now: number, units?: UnitVerdict[]): Promise<void>
+  /** The results of a unit that passed their own check and wait for the quorum, oldest first. */
+  quorumCandidates(unitId: string): Promise<QuorumCandidate[]>
+  /** How many results a unit has, in every state. */
+  resultCount(unitId: string): Promise<number>
+  /** Appends entries to the decision log. */
+  recordDecisions(decisions: Decision[]): Promise<void>
+  /** The decision log of one of a device's results (or of all its recent decisions), oldest first. */
+  deviceDecisions(deviceId: string, options: { resultId?: string; limit: number }): Promise<Decision[]>
+  /** Compute credit the device's ledger rows added since `since`, and its measured speed (for the hourly cap). */
+  creditSince(deviceId: string, since: number): Promise<{ creditFlops: number; flopsPerMs: number | null }>
+  /** The device's daily quota and how many units it leased today (UTC). */
+  deviceQuota(deviceId: string, now: number, defaultQuota: number): Promise<{ quota: number; leasedToday: number }>
 
   /** Valid results without a ledger row, oldest first. */
   uncreditedResults(limit: number): Promise<CreditCandidate[]>

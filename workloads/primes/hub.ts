@@ -1,8 +1,10 @@
 /** The primes workload as the hub sees it (over bytes); registered in ../registry.ts. */
+import { sameBytes } from '../compare.ts'
 import type { HubWorkload } from '../registry.ts'
 import type { WorkloadDescriptor } from '../types.ts'
-import { primes, type PrimesParams, type PrimesSpec } from './descriptor.ts'
-import { assemblePrimes, bytesToPrimesOutput, generatePrimes } from './generate.ts'
+import { blockCount, primes, type PrimesParams, type PrimesSpec } from './descriptor.ts'
+import { assemblePrimes, bytesToPrimesOutput, generatePrimes, primesOutputToBytes } from './generate.ts'
+import { blockRange, countPrimesJs } from './kernel-cpu.ts'
 import { verifyPrimes } from './verify.ts'
 
 export const primesHub: HubWorkload = {
@@ -20,5 +22,19 @@ export const primesHub: HubWorkload = {
   },
   assemble(params, outputs) {
     return assemblePrimes(params as PrimesParams, (i) => outputs[i])
+  },
+  // A count is checked only in a few random blocks (verify.ts): two independent volunteers must agree exactly.
+  replication: { quorum: 2, maxResults: 6 },
+  agree: (_spec, a, b) => sameBytes(a, b),
+  solve(rawSpec) {
+    const spec = rawSpec as PrimesSpec
+    const blocks = blockCount(spec)
+    const words = new Uint32Array(1 + blocks)
+    for (let i = 0; i < blocks; i++) {
+      const { lo, hi } = blockRange(spec, i)
+      words[1 + i] = countPrimesJs(lo, hi)
+      words[0] += words[1 + i]
+    }
+    return primesOutputToBytes(words)
   },
 }

@@ -55,7 +55,7 @@ export function ownerRoutes(ctx: ApiContext): AnyRoute[] {
       body: { kind: 'json', schema: CreateJobRequest, limit: MAX_JSON_BODY_BYTES },
       response: { status: 201, description: 'The job was created.', json: JobProgress },
       async handle({ c, body }) {
-        const job = await createJob(ctx.store, { request: body, now: ctx.now() })
+        const job = await createJob(ctx.store, { request: body, now: ctx.now(), spotCheckFraction: ctx.verification.spotCheckFraction })
         return c.json(toJobProgress(job), 201)
       },
     }),

@@ -10,16 +10,26 @@ import {
   LeaseResponse,
   ResultSubmission,
   SubmitAck,
+  VolunteerDecisions,
   VolunteerResults,
   VolunteerSummary,
 } from '../../../protocol/schemas.ts'
-import { leaseWork } from '../../loops/scheduler.ts'
+import { leaseWork, leaseRefusal } from '../../loops/scheduler.ts'
+import { cryptoRandom } from '../../loops/validator.ts'
 import { submitReceipts } from '../../receipts/index.ts'
 import type { ApiContext } from '../context.ts'
 import { defineRoute, type AnyRoute } from '../route.ts'
 
+/** Draws which trusted devices get replicated units alone (unpredictable to them). */
+const trustRandom = cryptoRandom()
+
 /** Most ledger entries `GET /volunteer/credit` returns (the newest ones). */
 export const CREDIT_HISTORY_LIMIT = 1000
+
+const DecisionsQuery = z.object({
+  resultId: z.uuid().optional().describe('Only the decisions about this result of the device (its verdict, its unit\'s quorum, its credit).'),
+  limit: z.coerce.number().int().min(1).max(200).default(100).describe('How many decisions (1 to 200).'),
+})
 
 const ResultsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50).describe('How many results, newest first (1 to 200).'),
@@ -41,15 +51,21 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       body: { kind: 'json', schema: LeaseRequest, limit: MAX_JSON_BODY_BYTES },
       response: { status: 200, description: 'The leased units.', json: LeaseResponse },
       async handle({ c, body, deviceId }) {
+        const now = ctx.now()
+        const { verification } = ctx
         const units = await leaseWork(ctx.store, {
           deviceId,
           max: body.max,
           backends: body.backends,
           leaseMs: ctx.leaseMs,
           partner: body.partner,
-          now: ctx.now(),
+          now,
+          independentNetworks: !verification.replicasSameNetwork,
+          dailyQuota: verification.dailyQuota,
+          ...(verification.trustAfter > 0 ? { trust: { minStreak: verification.trustAfter, random: trustRandom } } : {}),
         })
-        return c.json({ units } satisfies LeaseResponse)
+        const reason = units.length ? undefined : await leaseRefusal(ctx.store, deviceId, now, verification.dailyQuota)
+        return c.json({ units, ...(reason ? { reason } : {}) } satisfies LeaseResponse)
       },
     }),
     defineRoute<ResultSubmission>({
@@ -99,6 +115,25 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
       async handle({ c, deviceId, query }) {
         const results = await ctx.store.deviceResults(deviceId, query.limit)
         return c.json({ results } satisfies VolunteerResults)
+      },
+    }),
+    defineRoute<undefined, z.infer<typeof DecisionsQuery>>({
+      method: 'GET',
+      path: '/volunteer/decisions',
+      operationId: 'volunteerDecisions',
+      summary: "Why this device's results earned what they did",
+      description:
+        'The decision log, oldest first: every verdict (and how the result was checked), quorum outcomes of its units, ' +
+        'credit granted or capped, quota changes and refused leases. With `resultId`, only what concerns that result.',
+      tag: 'volunteer',
+      auth: 'device',
+      query: DecisionsQuery,
+      response: { status: 200, description: 'Decisions.', json: VolunteerDecisions },
+      async handle({ c, deviceId, query }) {
+        const decisions = await ctx.store.deviceDecisions(deviceId, { limit: query.limit, ...(query.resultId ? { resultId: query.resultId } : {}) })
+        return c.json({
+          decisions: decisions.map((d) => ({ at: d.at, kind: d.kind, unitId: d.unitId, resultId: d.resultId, message: d.message })),
+        } satisfies VolunteerDecisions)
       },
     }),
     defineRoute({

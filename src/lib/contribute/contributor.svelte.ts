@@ -324,8 +324,9 @@ export class Contributor {
       if (want <= 0) return
       const backends: Backend[] = this.#backend?.kind === 'webgpu' ? ['webgpu', 'cpu'] : ['cpu']
       let units: LeasedUnit[]
+      let refusal: string | undefined
       try {
-        units = (await this.#client.lease(Math.min(want, 16), backends)).units
+        ;({ units, reason: refusal } = await this.#client.lease(Math.min(want, 16), backends))
         this.#leaseBackoff = 1000
         this.#hubReachable = true
       } catch (error) {
@@ -339,8 +340,9 @@ export class Contributor {
       await putLeases(units).catch(() => undefined)
       if (!this.#running) return
       if (!units.length) {
-        this.#status = this.#held.size ? '' : 'No work available right now; checking again shortly'
-        this.#schedulePump(3000)
+        // The hub says why when it is not simply out of work (this device's daily quota is used up).
+        this.#status = this.#held.size ? '' : (refusal ?? 'No work available right now; checking again shortly')
+        this.#schedulePump(refusal ? 60_000 : 3000)
         return
       }
       this.#status = ''
