@@ -9,6 +9,11 @@ import { HubClient } from '../src/lib/hub/client.ts'
 import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import { matmulRows } from '../workloads/matmul/kernel-cpu.ts'
 import { startHub } from '../e2e/start-hub.ts'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { postgresBinDir, startCluster } from '../server/postgres-global-setup.ts'
 import { quantile, row, type BenchRow } from './stats.ts'
 
 export interface HubBenchOptions {
@@ -17,11 +22,77 @@ export interface HubBenchOptions {
   units?: number
 }
 
-export async function benchHub({ volunteers, units = 4096 }: HubBenchOptions): Promise<BenchRow[]> {
+/**
+ * The hub on SQLite, then on Postgres (a throwaway local cluster) with `pgbench` beside it: pgbench runs the same
+ * writes one unit costs the Postgres store (a lease transaction that picks an unsent unit with SKIP LOCKED, marks it and
+ * records the lease; a result transaction that stores the output, marks the unit done and appends a ledger row) on the
+ * same server, with as many clients as the hub's connection pool.
+ */
+export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
+  const rows = await benchHubOn(options, 'SQLite')
+  const cluster = await startCluster()
+  if ('error' in cluster.provided) {
+    console.log(`hub on Postgres skipped: ${cluster.provided.error}`)
+    return rows
+  }
+  try {
+    const admin = cluster.provided.url
+    const pg = await benchHubOn(options, 'Postgres', admin.replace(/\/postgres$/, '/postgres'))
+    const tps = pgbenchUnits(admin)
+    const rate = pg[0].value
+    return [...rows, { ...pg[0], ...row(pg[0].name, rate, 'units/s', { name: 'pgbench, the same writes per unit on the same server', value: tps }) }, ...pg.slice(1)]
+  } finally {
+    await cluster.stop()
+  }
+}
+
+/** Units per second pgbench reaches running one unit's lease and result transactions (see benchHub). */
+function pgbenchUnits(url: string): number {
+  const bin = postgresBinDir()!
+  const u = new URL(url)
+  const args = ['-h', u.hostname, '-p', u.port, '-U', 'postgres']
+  const psql = (sql: string) => execFileSync(path.join(bin, 'psql'), [...args, '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', sql], { stdio: 'pipe' })
+  psql(`DROP TABLE IF EXISTS b_units, b_leases, b_results, b_ledger;
+    CREATE TABLE b_units (id bigint PRIMARY KEY, job_seq int NOT NULL DEFAULT 1, state text NOT NULL, lease_device text, deadline bigint, attempts int NOT NULL DEFAULT 0);
+    CREATE INDEX b_units_unsent ON b_units (job_seq, id) WHERE state = 'unsent';
+    CREATE TABLE b_leases (id bigserial PRIMARY KEY, unit_id bigint NOT NULL, device_id text NOT NULL, leased_at bigint NOT NULL, deadline bigint NOT NULL, state text NOT NULL DEFAULT 'live');
+    CREATE INDEX ON b_leases (unit_id, device_id);
+    CREATE TABLE b_results (id uuid PRIMARY KEY, unit_id bigint NOT NULL, device_id text NOT NULL, state text NOT NULL, output bytea NOT NULL, received_at bigint NOT NULL);
+    CREATE TABLE b_ledger (seq bigserial PRIMARY KEY, device_id text NOT NULL, result_id uuid UNIQUE, amount double precision NOT NULL, created_at bigint NOT NULL);
+    INSERT INTO b_units (id, state) SELECT g, 'unsent' FROM generate_series(1, 200000) g; ANALYZE b_units;`)
+  const script = path.join(mkdtempSync(path.join(tmpdir(), 'meshwork-pgbench-')), 'unit.sql')
+  writeFileSync(
+    script,
+    `\\set dev random(1, 1000)
+BEGIN;
+SELECT id AS uid FROM b_units WHERE state = 'unsent' ORDER BY job_seq, id LIMIT 1 FOR UPDATE SKIP LOCKED \\gset
+UPDATE b_units SET state = 'leased', lease_device = :dev, deadline = 1, attempts = attempts + 1 WHERE id = :uid;
+INSERT INTO b_leases (unit_id, device_id, leased_at, deadline) VALUES (:uid, :dev, 1, 2);
+COMMIT;
+BEGIN;
+INSERT INTO b_results (id, unit_id, device_id, state, output, received_at) VALUES (gen_random_uuid(), :uid, :dev, 'valid', decode(repeat('00', 1024), 'hex'), 3);
+UPDATE b_leases SET state = 'returned' WHERE unit_id = :uid AND device_id = :dev::text;
+UPDATE b_units SET state = 'done' WHERE id = :uid;
+INSERT INTO b_ledger (device_id, result_id, amount, created_at) SELECT device_id, id, 1, 4 FROM b_results WHERE unit_id = :uid;
+COMMIT;
+`,
+  )
+  const out = execFileSync(path.join(bin, 'pgbench'), [...args, '-n', '-c', '10', '-j', '2', '-T', '10', '-f', script, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1])
+  console.log(`pgbench: ${tps.toFixed(0)} units/s (lease + result transactions, 10 clients)`)
+  return tps
+}
+
+async function benchHubOn({ volunteers, units = 16384 }: HubBenchOptions, engine: 'SQLite' | 'Postgres', databaseUrl?: string): Promise<BenchRow[]> {
   const tile = 16
   const side = Math.sqrt(units) * tile
   // Rate limits off: all simulated volunteers share one loopback network, and this measures the hub's throughput.
-  const hub = await startHub({}, undefined, { MESHWORK_DEMO: 'off', MESHWORK_RATE_NETWORK: '0', MESHWORK_RATE_DEVICE: '0' })
+  const hub = await startHub({}, undefined, {
+    MESHWORK_DEMO: 'off',
+    MESHWORK_RATE_NETWORK: '0',
+    MESHWORK_RATE_DEVICE: '0',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  })
   try {
     const created = await hub.owner('/jobs', {
       method: 'POST',
@@ -40,11 +111,12 @@ export async function benchHub({ volunteers, units = 4096 }: HubBenchOptions): P
       const blobs = new Map<string, Promise<Uint8Array>>()
       for (;;) {
         const t0 = performance.now()
-        const lease = await client.lease(4, ['cpu'])
+        const lease = await client.lease(16, ['cpu'])
         leaseMs.push(performance.now() - t0)
         if (!lease.units.length) return
-        await Promise.all(
-          lease.units.map(async (unit) => {
+        // One unit at a time, as a volunteer's worker computes them (1,000 volunteers: at most 1,000 requests open).
+        for (const unit of lease.units) {
+          await (async () => {
             const [a, b] = await Promise.all(
               unit.inputs.map((h) => {
                 if (!blobs.has(h)) blobs.set(h, client.blob(h))
@@ -58,8 +130,8 @@ export async function benchHub({ volunteers, units = 4096 }: HubBenchOptions): P
             await client.submit({ resultId: crypto.randomUUID(), unitId: unit.unitId, output: f32ToBytes(c), elapsedMs: 0, backend: 'cpu' })
             submitMs.push(performance.now() - t1)
             submitted++
-          }),
-        )
+          })()
+        }
       }
     }
     await Promise.all(Array.from({ length: volunteers }, volunteer))
@@ -71,13 +143,13 @@ export async function benchHub({ volunteers, units = 4096 }: HubBenchOptions): P
     }
     const seconds = (performance.now() - started) / 1000
     const rate = job.units.total / seconds
-    console.log(`hub: ${job.units.total} units (${submitted} submitted) by ${volunteers} volunteers in ${seconds.toFixed(2)} s`)
+    console.log(`hub (${engine}): ${job.units.total} units (${submitted} submitted) by ${volunteers} volunteers in ${seconds.toFixed(2)} s`)
     return [
-      row(`hub end-to-end units/s (${volunteers} volunteers, SQLite, durable acks)`, rate, 'units/s'),
-      row('hub lease latency p50', quantile(leaseMs, 0.5), 'ms'),
-      row('hub lease latency p99', quantile(leaseMs, 0.99), 'ms'),
-      row('hub submit latency p50', quantile(submitMs, 0.5), 'ms'),
-      row('hub submit latency p99', quantile(submitMs, 0.99), 'ms'),
+      row(`hub end-to-end units/s (${volunteers} volunteers, ${engine}, durable acks)`, rate, 'units/s'),
+      row(`hub ${engine} lease latency p50`, quantile(leaseMs, 0.5), 'ms'),
+      row(`hub ${engine} lease latency p99`, quantile(leaseMs, 0.99), 'ms'),
+      row(`hub ${engine} submit latency p50`, quantile(submitMs, 0.5), 'ms'),
+      row(`hub ${engine} submit latency p99`, quantile(submitMs, 0.99), 'ms'),
     ]
   } finally {
     await hub.stop()

@@ -29,7 +29,7 @@ const parts: Part[] = [
   {
     name: 'hub',
     owns: (r) => r.name.startsWith('hub '),
-    run: async () => (await import('./hub.ts')).benchHub({ volunteers: 32 }),
+    run: async () => (await import('./hub.ts')).benchHub({ volunteers: Number(process.env.BENCH_VOLUNTEERS ?? 1000) }),
   },
   {
     name: 'p2p',

@@ -93,7 +93,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 }
 
-async function startCluster(): Promise<{ provided: PostgresProvided; stop: () => Promise<void> }> {
+/** Starts a throwaway cluster (initdb in a temp folder, a free loopback port); also used by `npm run bench hub`. */
+export async function startCluster(): Promise<{ provided: PostgresProvided; stop: () => Promise<void> }> {
   const none = async () => {}
   const bin = postgresBinDir()
   if (!bin) return { provided: { error: `The Postgres binaries (initdb, pg_ctl) were not found. ${INSTALL_HINT}` }, stop: none }

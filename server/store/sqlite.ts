@@ -550,10 +550,30 @@ export class SqliteStore implements Store {
     dailyQuota = 10_000,
     trust,
   }: LeaseUnitsParameters): Promise<UnitRecord[]> {
+    // A lease commits without waiting for the disk (synchronous=NORMAL: safe against a crash of the hub, and synced with
+    // the next result commit, which waits; see the class comment). A lease lost to a power cut is only work handed out
+    // again; nothing acknowledged depends on it. Leases are most of the hub's commits, so this is most of its fsyncs.
+    this.#db.pragma('synchronous = NORMAL')
+    try {
+      return this.#leaseTransaction({ deviceId, max, now, deadline, minLeaseMs, partner, independentNetworks, dailyQuota, trust })
+    } finally {
+      this.#db.pragma('synchronous = FULL')
+    }
+  }
+
+  #leaseTransaction({
+    deviceId,
+    max,
+    now,
+    deadline,
+    minLeaseMs,
+    partner,
+    independentNetworks,
+    dailyQuota,
+    trust,
+  }: Required<Omit<LeaseUnitsParameters, 'partner' | 'trust'>> & Pick<LeaseUnitsParameters, 'partner' | 'trust'>): UnitRecord[] {
     const device = this.#sql('SELECT network, quota_shift, quota_day, leased_today, flops_per_ms FROM devices WHERE id = ?')
     const wallet = this.#sql('SELECT address FROM device_wallets WHERE device_id = ?')
-    // Replicas are independent: no unit this device returned a result for, and none with a live or returned lease of
-    // this device, its wallet or (unless allowed) its network.
     const pick = this.#sql(
       `SELECT ${UNIT_COLUMNS} FROM jobs j JOIN units u ON u.job_id = j.id
        WHERE j.state = 'open' AND u.state = 'unsent'
