@@ -7,8 +7,11 @@
  *   `synchronous_commit = on`: nothing is acknowledged before it is durable.
  * - Several hubs run the same operations at once, so each operation locks the rows it decides on (always in id order,
  *   so two hubs never wait on each other in a cycle) or leans on a unique constraint: leasing picks units with
- *   `FOR UPDATE OF u SKIP LOCKED`, so two hubs never lease one unit; results lock their units; verdicts and ledger rows
- *   lock their results; receipts lock their servers' device rows (the daily cap is per server).
+ *   `FOR UPDATE OF u SKIP LOCKED`, re-checks the replica rules on the locked units with a fresh snapshot, and settles them
+ *   while locked, so two hubs never fill one replica slot twice; results lock their units; verdicts lock their results,
+ *   units and devices; ledger rows lock their results; receipts lock their servers' device rows (the daily cap is per
+ *   server). One consequence SQLite does not have: a unit whose row the validator or ingest holds at that instant is
+ *   passed over by a lease, which then takes a later unit (its replica goes out on a later lease).
  * - Batches are few round trips: arrays go in as one parameter each and come out of `unnest`, and result outputs go
  *   as binary parameters of one multi-row INSERT.
  */
@@ -32,6 +35,9 @@ import type {
   ResultInsert,
   ResultInsertOutcome,
   ResultVerdict,
+  UnitVerdict,
+  QuorumCandidate,
+  Decision,
   Store,
   StoreCounts,
   UnitCounts,
@@ -39,6 +45,8 @@ import type {
   UnitState,
 } from './types.ts'
 import type { Backend, ResultState } from '../../protocol/schemas.ts'
+// The quota rule is SQLite's, shared rather than copied (store/index.ts loads sqlite.ts in every hub anyway).
+import { quotaOf } from './sqlite.ts'
 
 /**
  * Schema versions, applied in order; `schema_migrations` records each one that ran. Never edit a shipped entry.
@@ -184,6 +192,60 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE device_wallets (device_id text PRIMARY KEY, address text NOT NULL, linked_at bigint NOT NULL);
   CREATE INDEX device_wallets_address ON device_wallets (address);
   `,
+  // 2: replicas and quorum, independence, reputation, quotas, known-answer units, the decision log (SQLite's 5, issue 7).
+  /* sql */ `
+  ALTER TABLE units ADD COLUMN quorum integer NOT NULL DEFAULT 1;
+  ALTER TABLE units ADD COLUMN wanted integer NOT NULL DEFAULT 1;
+  ALTER TABLE units ADD COLUMN max_results integer NOT NULL DEFAULT 8;
+  ALTER TABLE units ADD COLUMN known_answer boolean NOT NULL DEFAULT false;
+  ALTER TABLE units ADD COLUMN error text;
+  -- Expired leases are found through leases_live now; units keep a deadline only as a summary of their live leases.
+  DROP INDEX units_leased;
+
+  -- A lease is live until its result comes (returned) or its deadline passes (expired). network and wallet are the
+  -- device's when it leased: replicas of a unit never share a device, a wallet, or (by default) a network.
+  ALTER TABLE leases ADD COLUMN state text NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'returned', 'expired'));
+  ALTER TABLE leases ADD COLUMN network text;
+  ALTER TABLE leases ADD COLUMN wallet text;
+  UPDATE leases l SET state = 'returned' WHERE EXISTS (SELECT 1 FROM results r WHERE r.unit_id = l.unit_id AND r.device_id = l.device_id);
+  UPDATE leases l SET state = 'expired' WHERE state = 'live' AND NOT EXISTS
+    (SELECT 1 FROM units u WHERE u.id = l.unit_id AND u.state = 'leased' AND u.lease_device = l.device_id);
+  CREATE INDEX leases_live ON leases (deadline) WHERE state = 'live';
+
+  -- A result that passed its own check and waits for its replicas to agree.
+  ALTER TABLE results ADD COLUMN checked boolean NOT NULL DEFAULT false;
+  CREATE INDEX results_quorum ON results (unit_id) WHERE state = 'returned' AND checked;
+  DROP INDEX results_returned;
+  CREATE INDEX results_returned ON results (received_at) WHERE state = 'returned' AND NOT checked;
+
+  -- Reputation: consecutive valid results per device and workload version.
+  CREATE TABLE reputation (
+    device_id text NOT NULL,
+    workload text NOT NULL,
+    version integer NOT NULL,
+    streak integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, workload, version)
+  );
+  -- Daily quota: the hub's default halved quota_shift times (each invalid result adds one, each valid one takes one
+  -- away); units leased on quota_day; measured speed (flops per ms from lease to result).
+  ALTER TABLE devices ADD COLUMN quota_shift integer NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN quota_day integer;
+  ALTER TABLE devices ADD COLUMN leased_today integer NOT NULL DEFAULT 0;
+  ALTER TABLE devices ADD COLUMN flops_per_ms double precision;
+
+  -- Every decision about a device's leases, results and credit, so the hub can say why a result earned nothing.
+  CREATE TABLE decisions (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at bigint NOT NULL,
+    device_id text,
+    unit_id text,
+    result_id text,
+    kind text NOT NULL,
+    message text NOT NULL
+  );
+  CREATE INDEX decisions_device ON decisions (device_id, seq);
+  CREATE INDEX decisions_result ON decisions (result_id) WHERE result_id IS NOT NULL;
+  `,
 ]
 
 /** Key of the advisory lock taken while migrating, so two hubs starting at once do not both migrate. */
@@ -236,10 +298,32 @@ interface UnitRow {
   deadline: number | null
   attempts: number
   canonical_result: string | null
+  quorum: number
+  wanted: number
+  known_answer: boolean
+  error: string | null
 }
 
 const UNIT_COLUMNS = /* sql */ `u.id, u.job_id, u.idx, j.workload, j.version, u.state, u.spec, u.inputs, u.cost_flops,
-  u.lease_device, u.deadline, u.attempts, u.canonical_result`
+  u.lease_device, u.deadline, u.attempts, u.canonical_result, u.quorum, u.wanted, u.known_answer, u.error`
+
+/**
+ * SQLite's SETTLE_UNIT over a set of units ($1, text[]): recomputes each unit's state from its leases and results.
+ * Done stays done; fewer live leases plus results that are not invalid than `wanted` -> unsent (more replicas to
+ * issue); a live lease left -> leased; else returned. Callers hold the units' row locks (or this statement takes them),
+ * so two hubs settle one unit one after the other, each seeing the other's leases and results.
+ */
+const SETTLE_UNITS = /* sql */ `UPDATE units u SET state = CASE
+    WHEN u.state = 'done' THEN 'done'
+    WHEN (SELECT COUNT(*) FROM leases l WHERE l.unit_id = u.id AND l.state = 'live')
+       + (SELECT COUNT(*) FROM results r WHERE r.unit_id = u.id AND r.state != 'invalid') < u.wanted THEN 'unsent'
+    WHEN EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state = 'live') THEN 'leased'
+    ELSE 'returned' END,
+  lease_device = (SELECT l.device_id FROM leases l WHERE l.unit_id = u.id AND l.state = 'live' ORDER BY l.deadline DESC, l.id DESC LIMIT 1),
+  deadline = (SELECT MAX(l.deadline) FROM leases l WHERE l.unit_id = u.id AND l.state = 'live')
+  WHERE u.id = ANY($1::text[])`
+
+const utcDay = (now: number) => Math.floor(now / 86_400_000)
 
 /** node-postgres sends Buffers as binary parameters; this views a Uint8Array as one without copying. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -261,11 +345,15 @@ function toUnit(row: UnitRow): UnitRecord {
     deadline: row.deadline,
     attempts: row.attempts,
     canonicalResultId: row.canonical_result,
+    quorum: row.quorum,
+    wanted: row.wanted,
+    knownAnswer: row.known_answer,
+    error: row.error,
   }
 }
 
 function emptyCounts(): UnitCounts {
-  return { total: 0, unsent: 0, leased: 0, returned: 0, done: 0 }
+  return { total: 0, unsent: 0, leased: 0, returned: 0, done: 0, error: 0 }
 }
 
 /**
@@ -502,9 +590,10 @@ export class PostgresStore implements Store {
       // All units in one statement (a job may have 16,384).
       await this.#query(
         c,
-        `INSERT INTO units (id, job_id, job_seq, idx, state, cost_flops, spec, inputs)
-         SELECT u.id, $1, $2, u.idx, 'unsent', u.cost_flops, u.spec::json, u.inputs::json
-         FROM unnest($3::text[], $4::int[], $5::float8[], $6::text[], $7::text[]) AS u (id, idx, cost_flops, spec, inputs)`,
+        `INSERT INTO units (id, job_id, job_seq, idx, state, cost_flops, spec, inputs, quorum, wanted, max_results, known_answer)
+         SELECT u.id, $1, $2, u.idx, 'unsent', u.cost_flops, u.spec::json, u.inputs::json, u.quorum, u.wanted, u.max_results, u.known_answer
+         FROM unnest($3::text[], $4::int[], $5::float8[], $6::text[], $7::text[], $8::int[], $9::int[], $10::int[], $11::bool[])
+           AS u (id, idx, cost_flops, spec, inputs, quorum, wanted, max_results, known_answer)`,
         [
           job.id,
           seq,
@@ -513,6 +602,11 @@ export class PostgresStore implements Store {
           units.map((u) => u.costFlops),
           units.map((u) => JSON.stringify(u.spec)),
           units.map((u) => JSON.stringify(u.inputs)),
+          units.map((u) => u.quorum ?? 1),
+          // A known-answer unit needs one result: the hub checks it against the answer it computes.
+          units.map((u) => (u.knownAnswer ? 1 : (u.quorum ?? 1))),
+          units.map((u) => u.maxResults ?? 8),
+          units.map((u) => u.knownAnswer === true),
         ],
       )
       // One statement per blob: each goes as a binary parameter (an array would be hex text, twice the size).
@@ -539,15 +633,16 @@ export class PostgresStore implements Store {
     )
     if (rows.length === 0) return []
     const counts = new Map<string, UnitCounts>(rows.map((r) => [r.id, emptyCounts()]))
-    const countRows = await this.#rows<{ job_id: string; state: UnitState; n: number }>(
+    const countRows = await this.#rows<{ job_id: string; state: UnitState; n: number; errors: number }>(
       this.#pool,
-      'SELECT job_id, state, COUNT(*) AS n FROM units WHERE job_id = ANY($1::text[]) GROUP BY job_id, state',
+      'SELECT job_id, state, COUNT(*) AS n, COUNT(error) AS errors FROM units WHERE job_id = ANY($1::text[]) GROUP BY job_id, state',
       [rows.map((r) => r.id)],
     )
     for (const c of countRows) {
       const counts1 = counts.get(c.job_id)!
       counts1[c.state] += c.n
       counts1.total += c.n
+      counts1.error += c.errors
     }
     return rows.map((r) => ({
       id: r.id,
@@ -602,47 +697,139 @@ export class PostgresStore implements Store {
     return out
   }
 
-  async leaseUnits({ deviceId, max, now, deadline, partner }: LeaseUnitsParameters): Promise<UnitRecord[]> {
-    // One statement, so one transaction and one round trip: pick, mark and remember. The candidates are the unsent
-    // units and those whose lease expired, each set walked by its own index and locked with SKIP LOCKED, so a unit
-    // another hub is leasing right now is passed over; a unit another hub leased and committed since this statement's
-    // snapshot is re-checked against its WHERE clause once locked (READ COMMITTED), so it is not leased twice. Up to
-    // `max` of each set is locked for the statement's few milliseconds; the first `max` in (job, index) order are taken.
-    const candidates = (where: string) => /* sql */ `
-         SELECT u.id, u.job_seq, u.idx FROM units u
-         WHERE ${where}
-           -- A scalar subquery, not a join: the plan stays one ordered walk of units' index, stopped by the LIMIT.
-           AND (SELECT j.state FROM jobs j WHERE j.id = u.job_id) = 'open'
+  async leaseUnits({
+    deviceId,
+    max,
+    now,
+    deadline,
+    minLeaseMs = 60_000,
+    partner,
+    independentNetworks = true,
+    dailyQuota = 10_000,
+    trust,
+  }: LeaseUnitsParameters): Promise<UnitRecord[]> {
+    return this.#transaction(async (c) => {
+      await this.#expire(c, now)
+      // The device's row, locked: two hubs leasing to one device at once take turns, so neither passes its quota.
+      const [d] = await this.#rows<{
+        network: string | null
+        quota_shift: number
+        quota_day: number | null
+        leased_today: number
+        flops_per_ms: number | null
+      }>(c, 'SELECT network, quota_shift, quota_day, leased_today, flops_per_ms FROM devices WHERE id = $1 FOR UPDATE', [deviceId])
+      const day = utcDay(now)
+      const left = quotaOf(dailyQuota, d?.quota_shift ?? 0) - (d?.quota_day === day ? d.leased_today : 0)
+      if (left <= 0) return []
+      const [w] = await this.#rows<{ address: string }>(c, 'SELECT address FROM device_wallets WHERE device_id = $1', [deviceId])
+      const wallet = w?.address ?? null
+      const network = independentNetworks ? (d?.network ?? null) : null
+      // Replicas are independent: no unit this device returned a result for, and none with a live or returned lease of
+      // this device, its wallet or (unless allowed) its network.
+      const independent = /* sql */ `u.state = 'unsent'
            AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.device_id = $1)
+           AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired'
+             AND (l.device_id = $1 OR l.wallet = $2 OR l.network = $3))`
+      // Pick: the unsent units in (job, index) order, walked on units_unsent (the job check is a scalar subquery so the
+      // plan stays one ordered index walk stopped by the LIMIT), locked with SKIP LOCKED: a unit another hub is leasing
+      // or settling right now is passed over. Every lease of a unit is written while its row is locked, so the lock is
+      // what keeps two hubs from filling one replica slot twice.
+      const picked = await this.#rows<{ id: string }>(
+        c,
+        `SELECT u.id FROM units u
+         WHERE ${independent}
+           AND (SELECT j.state FROM jobs j WHERE j.id = u.job_id) = 'open'
          ORDER BY u.job_seq, u.idx
-         LIMIT $3
-         FOR UPDATE OF u SKIP LOCKED`
-    const rows = await this.#rows<UnitRow>(
-      this.#pool,
-      `WITH unsent AS (${candidates(`u.state = 'unsent'`)}
-       ), expired AS (${candidates(`u.state = 'leased' AND u.deadline < $2`)}
-       ), picked AS (
-         SELECT id FROM (SELECT * FROM unsent UNION ALL SELECT * FROM expired) AS c ORDER BY job_seq, idx LIMIT $3
-       ), marked AS (
-         UPDATE units u SET state = 'leased', lease_device = $1, deadline = $4, attempts = u.attempts + 1
-         FROM picked WHERE u.id = picked.id
-         RETURNING u.*
-       ), remembered AS (
-         INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner) SELECT id, $1, $2, $4, $5 FROM marked
+         LIMIT $4
+         FOR UPDATE OF u SKIP LOCKED`,
+        [deviceId, wallet, network, Math.max(0, Math.min(Math.floor(max), left))],
+      )
+      if (picked.length === 0) return []
+      // Check again with a new snapshot, now that the rows are locked: a unit another hub leased (or a result it stored)
+      // and committed since the pick's snapshot was taken is seen here. The pick's own recheck (READ COMMITTED)
+      // re-reads only the unit row, not its leases, so without this a second replica could go to the same device,
+      // wallet or network through the other hub.
+      const rows = await this.#rows<UnitRow & { alone: boolean; streak: number }>(
+        c,
+        `SELECT ${UNIT_COLUMNS},
+           NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired')
+             AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id) AS alone,
+           COALESCE((SELECT p.streak FROM reputation p WHERE p.device_id = $1 AND p.workload = j.workload AND p.version = j.version), 0) AS streak
+         FROM units u JOIN jobs j ON j.id = u.job_id
+         WHERE u.id = ANY($4::text[]) AND j.state = 'open' AND ${independent}
+         ORDER BY u.job_seq, u.idx`,
+        [deviceId, wallet, network, picked.map((p) => p.id)],
+      )
+      if (rows.length === 0) return []
+      const unreplicated: string[] = []
+      const deadlines: number[] = []
+      for (const row of rows) {
+        // Adaptive replication: a trusted device may get a replicated unit alone when no one else has it yet.
+        if (trust && row.quorum > 1 && row.wanted > 1 && !row.known_answer && row.alone) {
+          const s = row.streak
+          if (s >= trust.minStreak && trust.random() < Math.min(0.95, 1 - trust.minStreak / s)) {
+            unreplicated.push(row.id)
+            row.wanted = 1
+          }
+        }
+        // Three times the unit's cost at the device's measured speed, plus 30 s; the configured lease at most. Whole
+        // milliseconds: the column is a bigint.
+        deadlines.push(
+          d?.flops_per_ms
+            ? Math.floor(Math.min(deadline, now + Math.max(minLeaseMs, (3 * row.cost_flops) / d.flops_per_ms + 30_000)))
+            : deadline,
+        )
+      }
+      const ids = rows.map((r) => r.id)
+      await this.#query(
+        c,
+        `WITH remembered AS (
+           INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner, network, wallet)
+           SELECT l.unit_id, $1, $2, l.deadline, $3, $4, $5
+           FROM unnest($6::text[], $7::bigint[]) WITH ORDINALITY AS l (unit_id, deadline, ord) ORDER BY l.ord
+         )
+         UPDATE units u SET attempts = u.attempts + 1, wanted = CASE WHEN u.id = ANY($8::text[]) THEN 1 ELSE u.wanted END
+         WHERE u.id = ANY($6::text[])`,
+        [deviceId, now, partner ?? null, d?.network ?? null, wallet, ids, deadlines, unreplicated],
+      )
+      await this.#query(c, SETTLE_UNITS, [ids])
+      await this.#query(
+        c,
+        `UPDATE devices SET quota_day = $1, leased_today = CASE WHEN quota_day = $1 THEN leased_today ELSE 0 END + $2 WHERE id = $3`,
+        [day, rows.length, deviceId],
+      )
+      return rows.map((row, i) => ({
+        ...toUnit(row),
+        state: 'leased' as const,
+        leaseDevice: deviceId,
+        deadline: deadlines[i],
+        attempts: row.attempts + 1,
+      }))
+    })
+  }
+
+  /**
+   * Marks live leases past their deadline expired and settles their units; returns how many. The units are locked
+   * first (in id order, SKIP LOCKED): a lease changes only while its unit's row is locked, and a unit another hub holds
+   * right now is left for the next pass (it is being leased, settled or given a result).
+   */
+  async #expire(c: pg.PoolClient, now: number): Promise<number> {
+    const expired = await this.#rows<{ unit_id: string }>(
+      c,
+      `WITH locked AS (
+         SELECT u.id FROM units u WHERE u.id IN (SELECT l.unit_id FROM leases l WHERE l.state = 'live' AND l.deadline < $1)
+         ORDER BY u.id FOR UPDATE SKIP LOCKED
        )
-       SELECT ${UNIT_COLUMNS} FROM marked u JOIN jobs j ON j.id = u.job_id ORDER BY u.job_seq, u.idx`,
-      [deviceId, now, Math.max(0, Math.floor(max)), deadline, partner ?? null],
+       UPDATE leases l SET state = 'expired' FROM locked WHERE l.unit_id = locked.id AND l.state = 'live' AND l.deadline < $1
+       RETURNING l.unit_id`,
+      [now],
     )
-    return rows.map(toUnit)
+    if (expired.length > 0) await this.#query(c, SETTLE_UNITS, [[...new Set(expired.map((e) => e.unit_id))]])
+    return expired.length
   }
 
   async expireLeases(now: number): Promise<number> {
-    const { rowCount } = await this.#query(
-      this.#pool,
-      `UPDATE units SET state = 'unsent', lease_device = NULL, deadline = NULL WHERE state = 'leased' AND deadline < $1`,
-      [now],
-    )
-    return rowCount ?? 0
+    return this.#transaction((c) => this.#expire(c, now))
   }
 
   async insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]> {
@@ -722,11 +909,14 @@ export class PostgresStore implements Store {
           accepted.flatMap((a) => [a.resultId, a.unitId, a.deviceId, asBuffer(a.output), a.backend, a.elapsedMs, a.receivedAt, a.partner ?? null]),
           false,
         )
+        // The device's lease (even an expired one: a late result for an open unit counts) now has its result.
         await this.#query(
           c,
-          `UPDATE units SET state = 'returned', lease_device = NULL, deadline = NULL WHERE id = ANY($1::text[]) AND state != 'done'`,
-          [[...new Set(accepted.map((a) => a.unitId))]],
+          `UPDATE leases l SET state = 'returned' FROM unnest($1::text[], $2::text[]) AS p (unit_id, device_id)
+           WHERE l.unit_id = p.unit_id AND l.device_id = p.device_id AND l.state != 'returned'`,
+          [accepted.map((a) => a.unitId), accepted.map((a) => a.deviceId)],
         )
+        await this.#query(c, SETTLE_UNITS, [[...new Set(accepted.map((a) => a.unitId))]])
         // One row per device (an upsert may touch a row once per statement), in id order against deadlocks.
         const devices = new Map<string, { first: number; last: number }>()
         for (const a of accepted) {
@@ -748,11 +938,30 @@ export class PostgresStore implements Store {
   }
 
   async pendingResults(limit: number): Promise<PendingResult[]> {
-    const rows = await this.#rows<{ id: string; unit_id: string; device_id: string; output: Buffer; workload: string; spec: Record<string, unknown>; inputs: string[] }>(
+    const rows = await this.#rows<{
+      id: string
+      unit_id: string
+      device_id: string
+      output: Buffer
+      received_at: number
+      workload: string
+      spec: Record<string, unknown>
+      inputs: string[]
+      cost_flops: number
+      quorum: number
+      wanted: number
+      max_results: number
+      known_answer: boolean
+      canonical: Buffer | null
+      leased_at: number | null
+    }>(
       this.#pool,
-      `SELECT r.id, r.unit_id, r.device_id, r.output, j.workload, u.spec, u.inputs
+      `SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
+              u.wanted, u.max_results, u.known_answer, c.output AS canonical,
+              (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
        FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
-       WHERE r.state = 'returned' ORDER BY r.received_at, r.seq LIMIT $1`,
+       LEFT JOIN results c ON c.id = u.canonical_result
+       WHERE r.state = 'returned' AND NOT r.checked ORDER BY r.received_at, r.seq LIMIT $1`,
       [Math.max(0, Math.floor(limit))],
     )
     return rows.map((r) => ({
@@ -763,51 +972,296 @@ export class PostgresStore implements Store {
       spec: r.spec,
       inputs: r.inputs,
       output: r.output,
+      costFlops: r.cost_flops,
+      quorum: r.quorum,
+      wanted: r.wanted,
+      maxResults: r.max_results,
+      knownAnswer: r.known_answer,
+      canonical: r.canonical ?? undefined,
+      leasedAt: r.leased_at ?? r.received_at,
+      receivedAt: r.received_at,
     }))
   }
 
-  async recordVerdicts(verdicts: ResultVerdict[], now: number): Promise<void> {
-    // The first verdict on a result counts (as in SQLite, where a second one finds it no longer 'returned').
-    const first = new Map<string, ResultVerdict>()
-    for (const v of verdicts) if (!first.has(v.resultId)) first.set(v.resultId, v)
-    if (first.size === 0) return
-    const list = [...first.values()]
+  async recordVerdicts(verdicts: ResultVerdict[], now: number, units: UnitVerdict[] = []): Promise<void> {
+    if (verdicts.length === 0 && units.length === 0) return
     await this.#transaction(async (c) => {
-      // Lock the results in id order: another hub's validator recording the same verdicts waits here, then finds them
-      // no longer 'returned' and changes nothing.
-      await this.#query(c, 'SELECT 1 FROM results WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [list.map((v) => v.resultId)])
-      const marked = await this.#rows<{ id: string; unit_id: string; state: ResultState; ord: number }>(
-        c,
-        `UPDATE results r SET state = v.state, reason = v.reason, validated_at = $4
-         FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS v (id, state, reason, ord)
-         WHERE r.id = v.id AND r.state = 'returned'
-         RETURNING r.id, r.unit_id, r.state, v.ord`,
-        [list.map((v) => v.resultId), list.map((v) => (v.valid ? 'valid' : 'invalid')), list.map((v) => v.reason), now],
+      // Lock what the verdicts decide on, each kind in id order (results, then units, then devices, as insertResults
+      // takes units before devices): another hub's validator recording the same verdicts waits here, then finds the
+      // results judged and changes nothing. Then SQLite's statements are replayed in memory, verdict by verdict, and
+      // written back in a few set-based statements.
+      const results = new Map(
+        (
+          await this.#rows<{ id: string; unit_id: string; device_id: string; state: ResultState; checked: boolean; reason: string | null; validated_at: number | null }>(
+            c,
+            'SELECT id, unit_id, device_id, state, checked, reason, validated_at FROM results WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+            [[...new Set(verdicts.map((v) => v.resultId))]],
+          )
+        ).map((r) => [r.id, r]),
       )
-      marked.sort((a, b) => a.ord - b.ord)
-      // A valid result finishes its unit; the first valid one in verdict order becomes the canonical result.
-      const canonical = new Map<string, string>()
-      for (const m of marked) if (m.state === 'valid' && !canonical.has(m.unit_id)) canonical.set(m.unit_id, m.id)
-      if (canonical.size > 0) {
+      const unitIds = [...new Set([...[...results.values()].map((r) => r.unit_id), ...units.map((u) => u.unitId)])].sort()
+      const unitRows = new Map(
+        (
+          await this.#rows<{ id: string; state: UnitState; wanted: number; canonical_result: string | null; error: string | null; workload: string; version: number }>(
+            c,
+            `SELECT u.id, u.state, u.wanted, u.canonical_result, u.error, j.workload, j.version FROM units u JOIN jobs j ON j.id = u.job_id
+             WHERE u.id = ANY($1::text[]) ORDER BY u.id FOR UPDATE OF u`,
+            [unitIds],
+          )
+        ).map((u) => [u.id, u]),
+      )
+      const deviceIds = [...new Set([...results.values()].map((r) => r.device_id))].sort()
+      const devices = new Map(
+        (
+          await this.#rows<{ id: string; quota_shift: number; flops_per_ms: number | null }>(
+            c,
+            'SELECT id, quota_shift, flops_per_ms FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+            [deviceIds],
+          )
+        ).map((d) => [d.id, d]),
+      )
+      const repKey = (deviceId: string, workload: string, version: number) => JSON.stringify([deviceId, workload, version])
+      const streaks = new Map(
+        (
+          await this.#rows<{ device_id: string; workload: string; version: number; streak: number }>(
+            c,
+            `SELECT p.device_id, p.workload, p.version, p.streak FROM reputation p
+             JOIN unnest($1::text[], $2::text[], $3::int[]) AS k (device_id, workload, version)
+               ON p.device_id = k.device_id AND p.workload = k.workload AND p.version = k.version`,
+            (() => {
+              const keys = [...results.values()].flatMap((r) => {
+                const u = unitRows.get(r.unit_id)
+                return u ? [[r.device_id, u.workload, u.version] as const] : []
+              })
+              return [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2])]
+            })(),
+          )
+        ).map((p) => [repKey(p.device_id, p.workload, p.version), p.streak]),
+      )
+
+      const log: Decision[] = []
+      const changedResults = new Set<string>()
+      const changedUnits = new Set<string>()
+      const changedDevices = new Set<string>()
+      const changedStreaks = new Map<string, { deviceId: string; workload: string; version: number }>()
+      const pendingUnits = new Set<string>()
+      const touched = new Set<string>()
+      for (const v of verdicts) {
+        const r = results.get(v.resultId)
+        // As SQLite's UPDATE ... WHERE state = 'returned': a judged result keeps its first verdict. A result another
+        // hub already marked pending is not marked (and logged) twice.
+        if (!r || r.state !== 'returned' || (v.state === 'pending' && r.checked)) continue
+        const unit = unitRows.get(r.unit_id)
+        if (!unit) continue
+        if (v.state === 'pending') {
+          r.checked = true
+          pendingUnits.add(r.unit_id)
+        } else {
+          r.state = v.state
+          r.validated_at = now
+        }
+        r.reason = v.reason
+        changedResults.add(r.id)
+        log.push({
+          at: now,
+          deviceId: r.device_id,
+          unitId: r.unit_id,
+          resultId: v.resultId,
+          kind: 'verdict',
+          message:
+            v.state === 'pending'
+              ? `Passed its own check; waiting for replicas to agree (${v.reason ?? 'replicated'}).`
+              : `${v.state === 'valid' ? 'Valid' : 'Invalid'}: ${v.reason ?? 'verified'}.`,
+        })
+        const key = repKey(r.device_id, unit.workload, unit.version)
+        const device = devices.get(r.device_id)
+        if (v.state === 'valid') {
+          streaks.set(key, (streaks.get(key) ?? 0) + 1)
+          changedStreaks.set(key, { deviceId: r.device_id, workload: unit.workload, version: unit.version })
+          if (device) {
+            // The quota doubles back on a valid result (see quotaOf); the speed is an EWMA of what results show.
+            if (device.quota_shift > 0) device.quota_shift -= 1
+            if (v.flopsPerMs && Number.isFinite(v.flopsPerMs)) {
+              device.flops_per_ms = device.flops_per_ms === null ? v.flopsPerMs : 0.7 * device.flops_per_ms + 0.3 * v.flopsPerMs
+            }
+            changedDevices.add(device.id)
+          }
+          // An unreplicated unit is done with its first valid result; a replicated one waits for the quorum's verdict.
+          if (unit.wanted <= 1 && unit.state !== 'done') {
+            unit.state = 'done'
+            unit.canonical_result = v.resultId
+            changedUnits.add(unit.id)
+          }
+        } else if (v.state === 'invalid') {
+          streaks.set(key, 0)
+          changedStreaks.set(key, { deviceId: r.device_id, workload: unit.workload, version: unit.version })
+          if (device) {
+            // The quota halves on an invalid result.
+            device.quota_shift = Math.min(device.quota_shift + 1, 30)
+            changedDevices.add(device.id)
+            log.push({
+              at: now,
+              deviceId: r.device_id,
+              unitId: r.unit_id,
+              resultId: v.resultId,
+              kind: 'quota',
+              message: `Invalid result: the device's daily quota is halved (1/${2 ** device.quota_shift} of the hub's); each valid result doubles it back.`,
+            })
+          }
+        }
+        touched.add(r.unit_id)
+      }
+      for (const u of units) {
+        const unit = unitRows.get(u.unitId)
+        const open = unit !== undefined && unit.state !== 'done'
+        if (u.canonicalResultId) {
+          if (open) Object.assign(unit, { state: 'done', canonical_result: u.canonicalResultId })
+          log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
+        } else if (u.error) {
+          if (open) Object.assign(unit, { state: 'done', error: u.error })
+          log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
+        } else if (u.wanted) {
+          if (open) unit.wanted = u.wanted
+          log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `No quorum yet: gathering ${u.wanted} results.` })
+        }
+        if (open) changedUnits.add(u.unitId)
+        pendingUnits.add(u.unitId)
+        touched.add(u.unitId)
+      }
+
+      if (changedResults.size > 0) {
+        const list = [...changedResults].map((id) => results.get(id)!)
         await this.#query(
           c,
-          `UPDATE units u SET state = 'done', canonical_result = d.result_id, lease_device = NULL, deadline = NULL
-           FROM unnest($1::text[], $2::text[]) AS d (unit_id, result_id) WHERE u.id = d.unit_id AND u.state != 'done'`,
-          [[...canonical.keys()], [...canonical.values()]],
+          `UPDATE results r SET state = v.state, reason = v.reason, validated_at = v.validated_at, checked = v.checked
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bool[]) AS v (id, state, reason, validated_at, checked)
+           WHERE r.id = v.id`,
+          [list.map((r) => r.id), list.map((r) => r.state), list.map((r) => r.reason), list.map((r) => r.validated_at), list.map((r) => r.checked)],
         )
       }
-      // An invalid result sends its unit back for someone else, unless another result for it still awaits checking.
-      const invalid = [...new Set(marked.filter((m) => m.state === 'invalid').map((m) => m.unit_id))]
-      if (invalid.length > 0) {
+      if (changedStreaks.size > 0) {
+        const list = [...changedStreaks]
         await this.#query(
           c,
-          `UPDATE units u SET state = 'unsent', lease_device = NULL, deadline = NULL
-           WHERE u.id = ANY($1::text[]) AND u.state = 'returned'
-             AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.state = 'returned')`,
-          [invalid],
+          `INSERT INTO reputation (device_id, workload, version, streak)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])
+           ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = excluded.streak`,
+          [list.map(([, k]) => k.deviceId), list.map(([, k]) => k.workload), list.map(([, k]) => k.version), list.map(([key]) => streaks.get(key)!)],
+        )
+      }
+      if (changedDevices.size > 0) {
+        const list = [...changedDevices].map((id) => devices.get(id)!)
+        await this.#query(
+          c,
+          `UPDATE devices d SET quota_shift = v.quota_shift, flops_per_ms = v.flops_per_ms
+           FROM unnest($1::text[], $2::int[], $3::float8[]) AS v (id, quota_shift, flops_per_ms) WHERE d.id = v.id`,
+          [list.map((d) => d.id), list.map((d) => d.quota_shift), list.map((d) => d.flops_per_ms)],
+        )
+      }
+      if (changedUnits.size > 0) {
+        const list = [...changedUnits].map((id) => unitRows.get(id)!)
+        await this.#query(
+          c,
+          `UPDATE units u SET state = v.state, canonical_result = v.canonical_result, error = v.error, wanted = v.wanted
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS v (id, state, canonical_result, error, wanted)
+           WHERE u.id = v.id`,
+          [list.map((u) => u.id), list.map((u) => u.state), list.map((u) => u.canonical_result), list.map((u) => u.error), list.map((u) => u.wanted)],
+        )
+      }
+      await this.#insertDecisions(c, log)
+      if (touched.size > 0) await this.#query(c, SETTLE_UNITS, [[...touched]])
+      if (pendingUnits.size > 0) {
+        // Two hubs' validators may each have decided a unit on replicas the other had not yet recorded (both saw fewer
+        // than the unit wants, or one decided without the other's). SQLite's single validator never leaves a unit with
+        // as many waiting replicas as it wants, nor a done unit with waiting ones; here such replicas go back to the
+        // validator, which decides on all of them in its next pass (the units are locked, so this sees every replica).
+        await this.#query(
+          c,
+          `UPDATE results r SET checked = false FROM units u
+           WHERE u.id = ANY($1::text[]) AND r.unit_id = u.id AND r.state = 'returned' AND r.checked
+             AND (u.state = 'done' OR (SELECT COUNT(*) FROM results q WHERE q.unit_id = u.id AND q.state = 'returned' AND q.checked) >= u.wanted)`,
+          [[...pendingUnits]],
         )
       }
     })
+  }
+
+  async #insertDecisions(on: Queryable, decisions: Decision[]): Promise<void> {
+    if (decisions.length === 0) return
+    // In the given order: seq is the log's order.
+    await this.#query(
+      on,
+      `INSERT INTO decisions (at, device_id, unit_id, result_id, kind, message)
+       SELECT d.at, d.device_id, d.unit_id, d.result_id, d.kind, d.message
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS d (at, device_id, unit_id, result_id, kind, message, ord)
+       ORDER BY d.ord`,
+      [
+        decisions.map((d) => d.at),
+        decisions.map((d) => d.deviceId),
+        decisions.map((d) => d.unitId),
+        decisions.map((d) => d.resultId),
+        decisions.map((d) => d.kind),
+        decisions.map((d) => d.message),
+      ],
+    )
+  }
+
+  async quorumCandidates(unitId: string): Promise<QuorumCandidate[]> {
+    const rows = await this.#rows<{ id: string; device_id: string; output: Buffer }>(
+      this.#pool,
+      `SELECT id, device_id, output FROM results WHERE unit_id = $1 AND state = 'returned' AND checked ORDER BY received_at, seq`,
+      [unitId],
+    )
+    return rows.map((r) => ({ resultId: r.id, deviceId: r.device_id, output: r.output }))
+  }
+
+  async resultCount(unitId: string): Promise<number> {
+    const [row] = await this.#rows<{ n: number }>(this.#pool, 'SELECT COUNT(*) AS n FROM results WHERE unit_id = $1', [unitId])
+    return row.n
+  }
+
+  async recordDecisions(decisions: Decision[]): Promise<void> {
+    await this.#insertDecisions(this.#pool, decisions)
+  }
+
+  async deviceDecisions(deviceId: string, { resultId, limit }: { resultId?: string; limit: number }): Promise<Decision[]> {
+    const n = Math.max(0, Math.floor(limit))
+    // A result's log includes the quorum's entries about its unit (they name no device).
+    const rows = resultId
+      ? await this.#rows<{ at: number; device_id: string | null; unit_id: string | null; result_id: string | null; kind: string; message: string }>(
+          this.#pool,
+          `SELECT at, device_id, unit_id, result_id, kind, message FROM decisions
+           WHERE (result_id = $1 AND device_id = $2)
+              OR (device_id IS NULL AND unit_id = (SELECT unit_id FROM results WHERE id = $1 AND device_id = $2))
+           ORDER BY seq LIMIT $3`,
+          [resultId, deviceId, n],
+        )
+      : await this.#rows<{ at: number; device_id: string | null; unit_id: string | null; result_id: string | null; kind: string; message: string }>(
+          this.#pool,
+          `SELECT at, device_id, unit_id, result_id, kind, message FROM (SELECT seq, at, device_id, unit_id, result_id, kind, message FROM decisions
+           WHERE device_id = $1 ORDER BY seq DESC LIMIT $2) AS latest ORDER BY seq`,
+          [deviceId, n],
+        )
+    return rows.map((r) => ({ at: r.at, deviceId: r.device_id, unitId: r.unit_id, resultId: r.result_id, kind: r.kind, message: r.message }))
+  }
+
+  async creditSince(deviceId: string, since: number): Promise<{ creditFlops: number; flopsPerMs: number | null }> {
+    const [row] = await this.#rows<{ credit: number; flops_per_ms: number | null }>(
+      this.#pool,
+      `SELECT (SELECT COALESCE(SUM(amount_flops), 0) FROM ledger WHERE device_id = $1 AND kind = 'compute' AND created_at >= $2) AS credit,
+              (SELECT flops_per_ms FROM devices WHERE id = $1) AS flops_per_ms`,
+      [deviceId, since],
+    )
+    return { creditFlops: row.credit, flopsPerMs: row.flops_per_ms }
+  }
+
+  async deviceQuota(deviceId: string, now: number, defaultQuota: number): Promise<{ quota: number; leasedToday: number }> {
+    const [d] = await this.#rows<{ quota_shift: number; quota_day: number | null; leased_today: number }>(
+      this.#pool,
+      'SELECT quota_shift, quota_day, leased_today FROM devices WHERE id = $1',
+      [deviceId],
+    )
+    return { quota: quotaOf(defaultQuota, d?.quota_shift ?? 0), leasedToday: d?.quota_day === utcDay(now) ? d.leased_today : 0 }
   }
 
   async uncreditedResults(limit: number): Promise<CreditCandidate[]> {
@@ -846,7 +1300,9 @@ export class PostgresStore implements Store {
     const rows = await this.#rows<{ id: string }>(
       this.#pool,
       `WITH done AS (
-         UPDATE jobs j SET state = 'done', completed_at = $1
+         -- A unit that never reached a quorum makes its job an error for the owner (its other units' answers stay).
+         UPDATE jobs j SET state = CASE WHEN EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.error IS NOT NULL) THEN 'error' ELSE 'done' END,
+           completed_at = $1
          WHERE state = 'open' AND NOT EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.state != 'done')
          RETURNING id, seq
        )

@@ -1,7 +1,8 @@
 /**
  * The unit and result state machine on a real SQLite file and a real Postgres database, driven through the same
- * operations the hub's loops and routes use (leaseWork, ingest, validateResults, creditResults), without HTTP. Every
- * case runs on both engines (see test-stores.ts); the schema-migration cases are SQLite's own.
+ * operations the hub's loops and routes use (leaseWork, ingest, validateResults, creditResults), without HTTP, and the
+ * replica and quorum rules through the store's own methods. Every case runs on both engines (see test-stores.ts); the
+ * schema-migration cases are SQLite's own.
  */
 import path from 'node:path'
 import Database from 'better-sqlite3'
@@ -20,7 +21,7 @@ import { openStore } from './index.ts'
 import { MIGRATIONS as POSTGRES_MIGRATIONS, openPostgresStore } from './postgres.ts'
 import { MIGRATIONS, openSqliteStore } from './sqlite.ts'
 import { freshPostgresDatabase, storeKinds, type OpenedStore } from './test-stores.ts'
-import type { Store } from './types.ts'
+import type { LeaseUnitsParameters, Store } from './types.ts'
 
 const LEASE_MS = 60_000
 const A = 'A'.repeat(43)
@@ -174,6 +175,163 @@ describe.each(storeKinds)('$kind store: a unit from lease to credit', ({ open })
     await expect(opened.exec('UPDATE ledger SET amount_flops = 1e18')).rejects.toThrow(/append-only/)
     await expect(opened.exec('DELETE FROM ledger')).rejects.toThrow(/append-only/)
     expect((await store.deviceLedger(A, 10)).map((e) => e.amountFlops)).toEqual([2 * 16 * 16 * 16])
+  })
+})
+
+/** A job of `count` units that each need `quorum` agreeing results, inserted straight into the store. */
+async function quorumJob(on: Store, { count = 1, quorum = 2 } = {}): Promise<{ jobId: string; unitIds: string[] }> {
+  const jobId = `q-${crypto.randomUUID()}`
+  const unitIds = Array.from({ length: count }, (_, i) => `${jobId}-${i}`)
+  await on.insertJob(
+    { id: jobId, workload: 'primes', version: 1, label: null, params: {}, demo: false, createdAt: Date.now() },
+    unitIds.map((id, index) => ({ id, index, spec: {}, inputs: [], costFlops: 1000, quorum, maxResults: 6 })),
+    new Map(),
+  )
+  return { jobId, unitIds }
+}
+
+async function leaseIds(deviceId: string, now: number, extra: Partial<LeaseUnitsParameters> = {}): Promise<string[]> {
+  return (await store.leaseUnits({ deviceId, max: 4, now, deadline: now + LEASE_MS, ...extra })).map((u) => u.id)
+}
+
+function result(unitId: string, deviceId: string, receivedAt: number, resultId = `r-${deviceId.slice(0, 1)}-${unitId}`) {
+  return { resultId, unitId, deviceId, output: new Uint8Array([1, 2, 3, 4]), backend: 'cpu' as const, elapsedMs: 1, receivedAt }
+}
+
+describe.each(storeKinds)('$kind store: replicas and quorum', ({ open }) => {
+  let opened: OpenedStore
+
+  beforeEach(async () => {
+    opened = await open()
+    store = opened.store
+  })
+
+  afterEach(async () => {
+    await opened.close()
+  })
+
+  it('gives the two replicas of a quorum-2 unit to two devices: unsent after the first lease, leased after the second', async () => {
+    const { unitIds: [unit] } = await quorumJob(store)
+    const t0 = Date.now()
+    expect(await leaseIds(A, t0)).toEqual([unit])
+    expect(await store.getUnit(unit)).toMatchObject({ state: 'unsent', quorum: 2, wanted: 2, attempts: 1 })
+    // The same device never gets a second replica.
+    expect(await leaseIds(A, t0 + 1)).toEqual([])
+    expect(await leaseIds(B, t0 + 2)).toEqual([unit])
+    expect(await store.getUnit(unit)).toMatchObject({ state: 'leased', attempts: 2 })
+    // Both replica slots are taken.
+    expect(await leaseIds(C, t0 + 3)).toEqual([])
+    expect((await store.counts()).leases).toBe(2)
+  })
+
+  it('never gives two replicas to devices on one network (unless allowed) nor to devices linked to one wallet', async () => {
+    const { unitIds: [unit] } = await quorumJob(store)
+    const t0 = Date.now()
+    await store.touchDevice(A, t0, '203.0.113.0/24')
+    await store.touchDevice(B, t0, '203.0.113.0/24')
+    expect(await leaseIds(A, t0)).toEqual([unit])
+    expect(await leaseIds(B, t0 + 1)).toEqual([])
+    expect(await leaseIds(B, t0 + 2, { independentNetworks: false })).toEqual([unit])
+
+    const { unitIds: [other] } = await quorumJob(store)
+    const D = 'D'.repeat(43)
+    const wallet = '0x' + 'ab'.repeat(20)
+    for (const [i, deviceId] of [C, D].entries()) {
+      expect(await store.openSession({ tokenHash: `token-${i}`, address: wallet, deviceId, expiresAt: t0 + 3_600_000 }, t0)).toBe('opened')
+    }
+    expect(await leaseIds(C, t0 + 3)).toEqual([other])
+    expect(await leaseIds(D, t0 + 4)).toEqual([])
+    // A device on another network and wallet takes the second replica.
+    await store.touchDevice(A + 'x', t0, '198.51.100.0/24')
+    expect(await leaseIds(A + 'x', t0 + 5)).toEqual([other])
+  })
+
+  it('issues a replica again when its lease expired', async () => {
+    const { unitIds: [unit] } = await quorumJob(store)
+    const t0 = Date.now()
+    expect(await store.leaseUnits({ deviceId: A, max: 1, now: t0, deadline: t0 + 10 })).toHaveLength(1)
+    expect(await leaseIds(B, t0 + 1)).toEqual([unit])
+    expect((await store.getUnit(unit))?.state).toBe('leased')
+    expect(await leaseIds(C, t0 + 5)).toEqual([])
+    // A's lease ran out: its replica goes to C, before or after the scheduler loop marked it.
+    expect(await leaseIds(C, t0 + 11)).toEqual([unit])
+    expect(await store.getUnit(unit)).toMatchObject({ state: 'leased', attempts: 3 })
+    expect(await store.expireLeases(t0 + 12)).toBe(0)
+    expect(await store.expireLeases(t0 + LEASE_MS + 12)).toBe(2)
+    expect((await store.getUnit(unit))?.state).toBe('unsent')
+  })
+
+  it('makes a unit done with the canonical result its quorum agreed on, and an error unit makes its job an error', async () => {
+    const { jobId, unitIds } = await quorumJob(store, { count: 2 })
+    const t0 = Date.now()
+    expect(await leaseIds(A, t0)).toEqual(unitIds)
+    expect(await leaseIds(B, t0 + 1)).toEqual(unitIds)
+    const [u0, u1] = unitIds
+    const inserted = await store.insertResults([result(u0, A, t0 + 2), result(u0, B, t0 + 3), result(u1, A, t0 + 4), result(u1, B, t0 + 5)])
+    expect(inserted.map((o) => o.kind)).toEqual(['accepted', 'accepted', 'accepted', 'accepted'])
+    expect((await store.getUnit(u0))?.state).toBe('returned')
+    const pending = await store.pendingResults(10)
+    expect(pending.map((p) => [p.unitId, p.quorum, p.wanted, p.maxResults, p.knownAnswer, p.canonical])).toEqual([
+      [u0, 2, 2, 6, false, undefined],
+      [u0, 2, 2, 6, false, undefined],
+      [u1, 2, 2, 6, false, undefined],
+      [u1, 2, 2, 6, false, undefined],
+    ])
+    expect(pending[0].leasedAt).toBe(t0)
+
+    // The first replica passed its own check and waits; then the quorum decides.
+    await store.recordVerdicts([{ resultId: `r-A-${u0}`, state: 'pending', reason: null }], t0 + 6)
+    expect((await store.quorumCandidates(u0)).map((c) => c.resultId)).toEqual([`r-A-${u0}`])
+    expect((await store.pendingResults(10)).map((p) => p.resultId)).not.toContain(`r-A-${u0}`)
+    await store.recordVerdicts(
+      [
+        { resultId: `r-B-${u0}`, state: 'valid', reason: 'agreed' },
+        { resultId: `r-A-${u0}`, state: 'valid', reason: 'agreed' },
+      ],
+      t0 + 7,
+      [{ unitId: u0, canonicalResultId: `r-A-${u0}` }],
+    )
+    expect(await store.getUnit(u0)).toMatchObject({ state: 'done', canonicalResultId: `r-A-${u0}`, error: null })
+    expect(await store.quorumCandidates(u0)).toEqual([])
+    const log = await store.deviceDecisions(B, { resultId: `r-B-${u0}`, limit: 10 })
+    expect(log.map((d) => d.kind)).toEqual(['verdict', 'quorum'])
+
+    await store.recordVerdicts(
+      [
+        { resultId: `r-A-${u1}`, state: 'invalid', reason: 'no quorum' },
+        { resultId: `r-B-${u1}`, state: 'invalid', reason: 'no quorum' },
+      ],
+      t0 + 8,
+      [{ unitId: u1, error: 'no 2 of its 2 results agreed' }],
+    )
+    expect(await store.getUnit(u1)).toMatchObject({ state: 'done', canonicalResultId: null, error: 'no 2 of its 2 results agreed' })
+    expect((await store.getJob(jobId))?.units).toMatchObject({ total: 2, done: 2, error: 1 })
+    expect(await store.completeJobs(t0 + 9)).toEqual([jobId])
+    expect((await store.getJob(jobId))?.state).toBe('error')
+    expect(await store.resultCount(u1)).toBe(2)
+  })
+
+  it("halves a device's daily quota after an invalid result and doubles it back after a valid one", async () => {
+    const { unitIds } = await quorumJob(store, { count: 3, quorum: 1 })
+    const t0 = Date.now()
+    await store.touchDevice(A, t0)
+    expect(await store.deviceQuota(A, t0, 8)).toEqual({ quota: 8, leasedToday: 0 })
+    expect(await leaseIds(A, t0, { max: 1, dailyQuota: 2 })).toEqual([unitIds[0]])
+    await store.insertResults([result(unitIds[0], A, t0 + 1)])
+    await store.recordVerdicts([{ resultId: `r-A-${unitIds[0]}`, state: 'invalid', reason: 'wrong' }], t0 + 2)
+    expect(await store.deviceQuota(A, t0, 8)).toEqual({ quota: 4, leasedToday: 1 })
+    // Its quota of 2 is 1 now, and it leased 1 today.
+    expect(await leaseIds(A, t0 + 3, { dailyQuota: 2 })).toEqual([])
+    expect((await store.deviceDecisions(A, { limit: 10 })).map((d) => d.kind)).toEqual(['verdict', 'quota'])
+    // The next UTC day it may lease again (not the unit it failed); a valid result doubles the quota back.
+    const tomorrow = t0 + 86_400_000
+    expect(await leaseIds(A, tomorrow, { max: 1, dailyQuota: 2 })).toEqual([unitIds[1]])
+    expect(await store.deviceQuota(A, tomorrow, 8)).toEqual({ quota: 4, leasedToday: 1 })
+    await store.insertResults([result(unitIds[1], A, tomorrow + 1)])
+    await store.recordVerdicts([{ resultId: `r-A-${unitIds[1]}`, state: 'valid', reason: null, flopsPerMs: 5 }], tomorrow + 2)
+    expect(await store.deviceQuota(A, tomorrow, 8)).toEqual({ quota: 8, leasedToday: 1 })
+    expect(await store.creditSince(A, 0)).toEqual({ creditFlops: 0, flopsPerMs: 5 })
+    expect((await store.getUnit(unitIds[1]))?.state).toBe('done')
   })
 })
 
