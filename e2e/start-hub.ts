@@ -51,7 +51,9 @@ export async function startHub(
   port ??= await freePort()
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-e2e-'))
   const url = `http://127.0.0.1:${port}`
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  // MESHWORK_HUB_NODE_ARGS: extra Node flags for the hub process (e.g. --cpu-prof to profile it under a bench).
+  const nodeArgs = process.env.MESHWORK_HUB_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
     env: {
       ...process.env,
       PORT: String(port),

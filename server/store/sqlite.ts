@@ -1,7 +1,12 @@
 /**
- * The default store: one SQLite file with better-sqlite3. WAL mode with `synchronous=FULL`, so a transaction is on
- * disk when its commit returns (the hub acknowledges results only after that); throughput comes from batching many
- * results into one transaction (see `server/ingest.ts`), not from relaxing durability. All SQL of the hub lives here.
+ * The default store: one SQLite file with better-sqlite3, in WAL mode. What the hub acknowledges to someone (a result,
+ * a job, a receipt, an uploaded blob, a sign-in) commits with `synchronous=FULL`: on disk when the commit returns;
+ * throughput comes from batching many results into one transaction (see `server/ingest.ts`). The hub's own
+ * bookkeeping (leases, verdicts, credit, the decision log) commits with `synchronous=NORMAL`: safe against a crash of
+ * the hub process, not yet synced to the disk; the next FULL commit syncs the log up to it (the WAL is written in
+ * order). A power cut can lose that bookkeeping since the last FULL commit, never an acknowledged result: the
+ * validator and the credit loop then recompute it from the stored results (credit is the cost model's, so the same
+ * amounts), and lost leases are work handed out again. All SQL of the hub lives here.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -200,6 +205,8 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE leases SET state = 'expired' WHERE state = 'live' AND NOT EXISTS
     (SELECT 1 FROM units u WHERE u.id = leases.unit_id AND u.state = 'leased' AND u.lease_device = leases.device_id);
   CREATE INDEX leases_live ON leases (deadline) WHERE state = 'live';
+  -- Leasing walks only the units that need another replica, in job order (not past the leased ones).
+  CREATE INDEX units_unsent ON units (job_id, idx) WHERE state = 'unsent';
 
   -- A result that passed its own check and waits for its replicas to agree.
   ALTER TABLE results ADD COLUMN checked INTEGER NOT NULL DEFAULT 0;
@@ -341,7 +348,7 @@ export class SqliteStore implements Store {
     this.#db = db
     db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk before it returns, so nothing the hub acknowledged is lost in a power cut.
-    db.pragma('synchronous = FULL')
+    db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
     this.#migrate()
@@ -359,6 +366,16 @@ export class SqliteStore implements Store {
         this.#db.exec(MIGRATIONS[v])
         this.#db.pragma(`user_version = ${v + 1}`)
       })()
+    }
+  }
+
+  /** Runs `write` with `synchronous=FULL`: what it commits is on disk before it returns (see the class comment). */
+  #durable<T>(write: () => T): T {
+    this.#db.pragma('synchronous = FULL')
+    try {
+      return write()
+    } finally {
+      this.#db.pragma('synchronous = NORMAL')
     }
   }
 
@@ -382,8 +399,9 @@ export class SqliteStore implements Store {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    this.#sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-      .run(key, value)
+    this.#durable(() =>
+      this.#sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value),
+    )
   }
 
   async touchDevice(deviceId: string, now: number, network?: string): Promise<void> {
@@ -396,17 +414,18 @@ export class SqliteStore implements Store {
   }
 
   async issueNonce(nonce: string, now: number): Promise<void> {
-    this.#sql('INSERT INTO siwe_nonces (nonce, issued_at) VALUES (?, ?)').run(nonce, now)
+    this.#durable(() => this.#sql('INSERT INTO siwe_nonces (nonce, issued_at) VALUES (?, ?)').run(nonce, now))
   }
 
   async consumeNonce(nonce: string, now: number, maxAgeMs: number): Promise<boolean> {
-    const changed = this.#sql('UPDATE siwe_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL AND issued_at >= ?')
-      .run(now, nonce, now - maxAgeMs).changes
+    const changed = this.#durable(
+      () => this.#sql('UPDATE siwe_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL AND issued_at >= ?').run(now, nonce, now - maxAgeMs).changes,
+    )
     return changed === 1
   }
 
   async openSession(session: { tokenHash: string; address: string; deviceId: string; expiresAt: number }, now: number): Promise<'opened' | 'other_wallet'> {
-    return this.#db.transaction((): 'opened' | 'other_wallet' => {
+    return this.#durable(this.#db.transaction((): 'opened' | 'other_wallet' => {
       const linked = this.#sql('SELECT address FROM device_wallets WHERE device_id = ?').get(session.deviceId) as { address: string } | undefined
       if (linked && linked.address !== session.address) return 'other_wallet'
       this.#sql('INSERT INTO wallet_sessions (token_hash, address, device_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
@@ -415,7 +434,7 @@ export class SqliteStore implements Store {
         `INSERT INTO device_wallets (device_id, address, linked_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO NOTHING`,
       ).run(session.deviceId, session.address, now)
       return 'opened'
-    })()
+    }))
   }
 
   async sessionAddress(tokenHash: string, now: number): Promise<string | undefined> {
@@ -432,7 +451,7 @@ export class SqliteStore implements Store {
   }
 
   async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
-    this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)').run(hash, asBuffer(bytes), bytes.byteLength)
+    this.#durable(() => this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)').run(hash, asBuffer(bytes), bytes.byteLength))
   }
 
   async getBlob(hash: string): Promise<Uint8Array | undefined> {
@@ -450,7 +469,7 @@ export class SqliteStore implements Store {
        VALUES (@id, @jobId, @index, 'unsent', @costFlops, @spec, @inputs, @quorum, @wanted, @maxResults, @knownAnswer)`,
     )
     const insertBlob = this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)')
-    this.#db.transaction(() => {
+    this.#durable(this.#db.transaction(() => {
       insertJob.run({ ...job, params: JSON.stringify(job.params), demo: job.demo ? 1 : 0 })
       for (const unit of units) {
         const quorum = unit.quorum ?? 1
@@ -469,7 +488,7 @@ export class SqliteStore implements Store {
         })
       }
       for (const [hash, bytes] of blobs) insertBlob.run(hash, asBuffer(bytes), bytes.byteLength)
-    })()
+    }))
   }
 
   #jobs(where: string, params: unknown[], tail = ''): JobRecord[] {
@@ -550,15 +569,8 @@ export class SqliteStore implements Store {
     dailyQuota = 10_000,
     trust,
   }: LeaseUnitsParameters): Promise<UnitRecord[]> {
-    // A lease commits without waiting for the disk (synchronous=NORMAL: safe against a crash of the hub, and synced with
-    // the next result commit, which waits; see the class comment). A lease lost to a power cut is only work handed out
-    // again; nothing acknowledged depends on it. Leases are most of the hub's commits, so this is most of its fsyncs.
-    this.#db.pragma('synchronous = NORMAL')
-    try {
-      return this.#leaseTransaction({ deviceId, max, now, deadline, minLeaseMs, partner, independentNetworks, dailyQuota, trust })
-    } finally {
-      this.#db.pragma('synchronous = FULL')
-    }
+    // Bookkeeping: committed without waiting for the disk (see the class comment).
+    return this.#leaseTransaction({ deviceId, max, now, deadline, minLeaseMs, partner, independentNetworks, dailyQuota, trust })
   }
 
   #leaseTransaction({
@@ -665,7 +677,7 @@ export class SqliteStore implements Store {
       `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
     )
-    return this.#db.transaction(() =>
+    return this.#durable(this.#db.transaction(() =>
       items.map((item): ResultInsertOutcome => {
         const existing = byId.get(item.resultId) as { unit_id: string; device_id: string; state: ResultState } | undefined
         if (existing) {
@@ -697,7 +709,7 @@ export class SqliteStore implements Store {
         touch.run(item.deviceId, item.receivedAt, item.receivedAt)
         return { kind: 'accepted', state: 'returned' }
       }),
-    )()
+    ))
   }
 
   async pendingResults(limit: number): Promise<PendingResult[]> {
@@ -946,7 +958,7 @@ export class SqliteStore implements Store {
       `INSERT INTO ledger (device_id, kind, receipt_id, amount_flops, created_at) VALUES (?, 'bandwidth', ?, ?, ?)`,
     )
     const day = Math.floor(now / 86_400_000)
-    return this.#db.transaction(() =>
+    return this.#durable(this.#db.transaction(() =>
       receipts.map((r): ReceiptOutcome => {
         const refused = (reason: string): ReceiptOutcome => ({ kind: 'refused', reason })
         const seen = byId.get(r.receiptId) as
@@ -991,7 +1003,7 @@ export class SqliteStore implements Store {
         credit.run(r.server, r.receiptId, creditFlops, now)
         return { kind: 'credited', creditFlops }
       }),
-    )()
+    ))
   }
 
   async deviceSummary(deviceId: string): Promise<DeviceSummary> {
