@@ -246,6 +246,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX decisions_device ON decisions (device_id, seq);
   CREATE INDEX decisions_result ON decisions (result_id) WHERE result_id IS NOT NULL;
   `,
+  // 3: completeJobs asks whether a job has a unit not done; without this index it read every unit of every open job on
+  // each pass of the credit loop (16,384 per pass in the hub bench, its busiest statement).
+  /* sql */ `
+  CREATE INDEX units_open ON units (job_id) WHERE state != 'done';
+  `,
 ]
 
 /** Key of the advisory lock taken while migrating, so two hubs starting at once do not both migrate. */
@@ -312,16 +317,36 @@ const UNIT_COLUMNS = /* sql */ `u.id, u.job_id, u.idx, j.workload, j.version, u.
  * Done stays done; fewer live leases plus results that are not invalid than `wanted` -> unsent (more replicas to
  * issue); a live lease left -> leased; else returned. Callers hold the units' row locks (or this statement takes them),
  * so two hubs settle one unit one after the other, each seeing the other's leases and results.
+ * Each unit's leases and results are read once, through their unit_id indexes only, with the states filtered in the
+ * aggregates: a `state = 'live'` condition let the cached generic plan (planned while leases was nearly empty) AND
+ * the unit's index with leases_live, reading every live lease for each unit (150 ms per lease of 16 units at 16,000
+ * live leases, the hub bench's main cost).
  */
 const SETTLE_UNITS = /* sql */ `UPDATE units u SET state = CASE
     WHEN u.state = 'done' THEN 'done'
-    WHEN (SELECT COUNT(*) FROM leases l WHERE l.unit_id = u.id AND l.state = 'live')
-       + (SELECT COUNT(*) FROM results r WHERE r.unit_id = u.id AND r.state != 'invalid') < u.wanted THEN 'unsent'
-    WHEN EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state = 'live') THEN 'leased'
+    WHEN s.live + s.kept < u.wanted THEN 'unsent'
+    WHEN s.live > 0 THEN 'leased'
     ELSE 'returned' END,
-  lease_device = (SELECT l.device_id FROM leases l WHERE l.unit_id = u.id AND l.state = 'live' ORDER BY l.deadline DESC, l.id DESC LIMIT 1),
-  deadline = (SELECT MAX(l.deadline) FROM leases l WHERE l.unit_id = u.id AND l.state = 'live')
-  WHERE u.id = ANY($1::text[])`
+  lease_device = s.lease_device,
+  deadline = s.deadline
+  FROM (SELECT t.id, l.live, l.lease_device, l.deadline, r.kept FROM unnest($1::text[]) AS t (id)
+    CROSS JOIN LATERAL (SELECT COUNT(*) FILTER (WHERE state = 'live') AS live, MAX(deadline) FILTER (WHERE state = 'live') AS deadline,
+        (array_agg(device_id ORDER BY deadline DESC, id DESC) FILTER (WHERE state = 'live'))[1] AS lease_device
+      FROM leases WHERE unit_id = t.id) AS l
+    CROSS JOIN LATERAL (SELECT COUNT(*) FILTER (WHERE state != 'invalid') AS kept FROM results WHERE unit_id = t.id) AS r) AS s
+  WHERE u.id = s.id`
+
+/**
+ * Expiry of live leases past their deadline ($1, ms), as CTEs `locked` and `expired` (the expired leases' unit_id):
+ * the units are locked first (in id order, SKIP LOCKED), since a lease changes only while its unit's row is locked.
+ */
+const EXPIRE_CTES = /* sql */ `locked AS (
+    SELECT u.id FROM units u WHERE u.id IN (SELECT l.unit_id FROM leases l WHERE l.state = 'live' AND l.deadline < $1)
+    ORDER BY u.id FOR UPDATE SKIP LOCKED
+  ), expired AS (
+    UPDATE leases l SET state = 'expired' FROM locked WHERE l.unit_id = locked.id AND l.state = 'live' AND l.deadline < $1
+    RETURNING l.unit_id
+  )`
 
 const utcDay = (now: number) => Math.floor(now / 86_400_000)
 
@@ -373,8 +398,15 @@ function sqlState(error: unknown): string | undefined {
 /** A client of the pool, or the pool itself, to run one query on. */
 type Queryable = pg.Pool | pg.PoolClient
 
+/**
+ * Connections a hub holds open by default. A transaction keeps its connection for all its round trips, and each round
+ * trip waits for the hub's event loop (10-40 ms of lag with 1,000 volunteers on 2 cores), so a pool of 10 capped the
+ * hub bench at about 100 leases and results a second while Postgres sat idle.
+ */
+export const DEFAULT_MAX_CONNECTIONS: number = 32
+
 export interface PostgresStoreOptions {
-  /** Most connections this hub holds open. @default 10 */
+  /** Most connections this hub holds open. @default DEFAULT_MAX_CONNECTIONS (32) */
   maxConnections?: number
 }
 
@@ -382,7 +414,7 @@ export interface PostgresStoreOptions {
  * Opens the store on the Postgres database at `url` (`postgres://user:password@host:5432/database`) and runs pending
  * migrations under an advisory lock.
  */
-export async function openPostgresStore(url: string, { maxConnections = 10 }: PostgresStoreOptions = {}): Promise<PostgresStore> {
+export async function openPostgresStore(url: string, { maxConnections = DEFAULT_MAX_CONNECTIONS }: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: TYPES, application_name: 'meshwork-hub' })
   // A connection that dies while idle is dropped from the pool; the next query opens a new one. Without a listener
   // the pool's 'error' event would crash the hub.
@@ -462,14 +494,18 @@ export class PostgresStore implements Store {
   /**
    * Runs `work` in ONE transaction on one pooled client: BEGIN, COMMIT, ROLLBACK on any error. A serialization failure
    * or deadlock (and, where `retryUnique` is set, a unique violation from a concurrent insert) runs it again from the
-   * start, up to MAX_ATTEMPTS times, after a short random pause.
+   * start, up to MAX_ATTEMPTS times, after a short random pause. `synchronous: false` is for bookkeeping the hub never
+   * acknowledges as stored (leases, verdicts, credit): its COMMIT does not wait for the WAL flush (SQLite's
+   * synchronous=NORMAL, see sqlite.ts); a power cut may lose it, never an acknowledged result, and the WAL stays in
+   * order, so the next synchronous commit flushes it too.
    */
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>, { retryUnique = false } = {}): Promise<T> {
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>, { retryUnique = false, synchronous = true } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.#pool.connect()
       let broken: Error | undefined
       try {
-        await client.query('BEGIN')
+        // One round trip for both (a simple query may hold several statements).
+        await client.query(synchronous ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off')
         const out = await work(client)
         await client.query('COMMIT')
         return out
@@ -708,104 +744,120 @@ export class PostgresStore implements Store {
     dailyQuota = 10_000,
     trust,
   }: LeaseUnitsParameters): Promise<UnitRecord[]> {
-    return this.#transaction(async (c) => {
-      await this.#expire(c, now)
-      // The device's row, locked: two hubs leasing to one device at once take turns, so neither passes its quota.
-      const [d] = await this.#rows<{
-        network: string | null
-        quota_shift: number
-        quota_day: number | null
-        leased_today: number
-        flops_per_ms: number | null
-      }>(c, 'SELECT network, quota_shift, quota_day, leased_today, flops_per_ms FROM devices WHERE id = $1 FOR UPDATE', [deviceId])
-      const day = utcDay(now)
-      const left = quotaOf(dailyQuota, d?.quota_shift ?? 0) - (d?.quota_day === day ? d.leased_today : 0)
-      if (left <= 0) return []
-      const [w] = await this.#rows<{ address: string }>(c, 'SELECT address FROM device_wallets WHERE device_id = $1', [deviceId])
-      const wallet = w?.address ?? null
-      const network = independentNetworks ? (d?.network ?? null) : null
-      // Replicas are independent: no unit this device returned a result for, and none with a live or returned lease of
-      // this device, its wallet or (unless allowed) its network.
-      const independent = /* sql */ `u.state = 'unsent'
-           AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.device_id = $1)
-           AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired'
-             AND (l.device_id = $1 OR l.wallet = $2 OR l.network = $3))`
-      // Pick: the unsent units in (job, index) order, walked on units_unsent (the job check is a scalar subquery so the
-      // plan stays one ordered index walk stopped by the LIMIT), locked with SKIP LOCKED: a unit another hub is leasing
-      // or settling right now is passed over. Every lease of a unit is written while its row is locked, so the lock is
-      // what keeps two hubs from filling one replica slot twice.
-      const picked = await this.#rows<{ id: string }>(
-        c,
-        `SELECT u.id FROM units u
-         WHERE ${independent}
-           AND (SELECT j.state FROM jobs j WHERE j.id = u.job_id) = 'open'
-         ORDER BY u.job_seq, u.idx
-         LIMIT $4
-         FOR UPDATE OF u SKIP LOCKED`,
-        [deviceId, wallet, network, Math.max(0, Math.min(Math.floor(max), left))],
-      )
-      if (picked.length === 0) return []
-      // Check again with a new snapshot, now that the rows are locked: a unit another hub leased (or a result it stored)
-      // and committed since the pick's snapshot was taken is seen here. The pick's own recheck (READ COMMITTED)
-      // re-reads only the unit row, not its leases, so without this a second replica could go to the same device,
-      // wallet or network through the other hub.
-      const rows = await this.#rows<UnitRow & { alone: boolean; streak: number }>(
-        c,
-        `SELECT ${UNIT_COLUMNS},
-           NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired')
-             AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id) AS alone,
-           COALESCE((SELECT p.streak FROM reputation p WHERE p.device_id = $1 AND p.workload = j.workload AND p.version = j.version), 0) AS streak
-         FROM units u JOIN jobs j ON j.id = u.job_id
-         WHERE u.id = ANY($4::text[]) AND j.state = 'open' AND ${independent}
-         ORDER BY u.job_seq, u.idx`,
-        [deviceId, wallet, network, picked.map((p) => p.id)],
-      )
-      if (rows.length === 0) return []
-      const unreplicated: string[] = []
-      const deadlines: number[] = []
-      for (const row of rows) {
-        // Adaptive replication: a trusted device may get a replicated unit alone when no one else has it yet.
-        if (trust && row.quorum > 1 && row.wanted > 1 && !row.known_answer && row.alone) {
-          const s = row.streak
-          if (s >= trust.minStreak && trust.random() < Math.min(0.95, 1 - trust.minStreak / s)) {
-            unreplicated.push(row.id)
-            row.wanted = 1
-          }
-        }
-        // Three times the unit's cost at the device's measured speed, plus 30 s; the configured lease at most. Whole
-        // milliseconds: the column is a bigint.
-        deadlines.push(
-          d?.flops_per_ms
-            ? Math.floor(Math.min(deadline, now + Math.max(minLeaseMs, (3 * row.cost_flops) / d.flops_per_ms + 30_000)))
-            : deadline,
+    return this.#transaction(
+      async (c) => {
+        // One round trip for three things: expired leases (as #expire, whose units are settled below), the device's row,
+        // locked (two hubs leasing to one device at once take turns, so neither passes its quota), and its wallet. The
+        // expiry never waits (SKIP LOCKED), so only the device's lock is waited on, as before.
+        const [head] = await this.#rows<{
+          found: boolean
+          network: string | null
+          quota_shift: number
+          quota_day: number | null
+          leased_today: number
+          flops_per_ms: number | null
+          wallet: string | null
+          expired: string[]
+        }>(
+          c,
+          `WITH ${EXPIRE_CTES},
+           device AS (SELECT network, quota_shift, quota_day, leased_today, flops_per_ms FROM devices WHERE id = $2 FOR UPDATE)
+           SELECT d.quota_shift IS NOT NULL AS found, d.network, d.quota_shift, d.quota_day, d.leased_today, d.flops_per_ms,
+             (SELECT address FROM device_wallets WHERE device_id = $2) AS wallet,
+             ARRAY(SELECT DISTINCT unit_id FROM expired) AS expired
+           FROM (SELECT 1) AS one LEFT JOIN device d ON true`,
+          [now, deviceId],
         )
-      }
-      const ids = rows.map((r) => r.id)
-      await this.#query(
-        c,
-        `WITH remembered AS (
-           INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner, network, wallet)
-           SELECT l.unit_id, $1, $2, l.deadline, $3, $4, $5
-           FROM unnest($6::text[], $7::bigint[]) WITH ORDINALITY AS l (unit_id, deadline, ord) ORDER BY l.ord
-         )
-         UPDATE units u SET attempts = u.attempts + 1, wanted = CASE WHEN u.id = ANY($8::text[]) THEN 1 ELSE u.wanted END
-         WHERE u.id = ANY($6::text[])`,
-        [deviceId, now, partner ?? null, d?.network ?? null, wallet, ids, deadlines, unreplicated],
-      )
-      await this.#query(c, SETTLE_UNITS, [ids])
-      await this.#query(
-        c,
-        `UPDATE devices SET quota_day = $1, leased_today = CASE WHEN quota_day = $1 THEN leased_today ELSE 0 END + $2 WHERE id = $3`,
-        [day, rows.length, deviceId],
-      )
-      return rows.map((row, i) => ({
-        ...toUnit(row),
-        state: 'leased' as const,
-        leaseDevice: deviceId,
-        deadline: deadlines[i],
-        attempts: row.attempts + 1,
-      }))
-    })
+        if (head.expired.length > 0) await this.#query(c, SETTLE_UNITS, [head.expired])
+        const d = head.found ? head : undefined
+        const day = utcDay(now)
+        const left = quotaOf(dailyQuota, d?.quota_shift ?? 0) - (d?.quota_day === day ? d.leased_today : 0)
+        if (left <= 0) return []
+        const wallet = head.wallet
+        const network = independentNetworks ? (d?.network ?? null) : null
+        // Replicas are independent: no unit this device returned a result for, and none with a live or returned lease of
+        // this device, its wallet or (unless allowed) its network.
+        const independent = /* sql */ `u.state = 'unsent'
+             AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id AND r.device_id = $1)
+             AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired'
+               AND (l.device_id = $1 OR l.wallet = $2 OR l.network = $3))`
+        // Pick: the unsent units in (job, index) order, walked on units_unsent (the job check is a scalar subquery so the
+        // plan stays one ordered index walk stopped by the LIMIT), locked with SKIP LOCKED: a unit another hub is leasing
+        // or settling right now is passed over. Every lease of a unit is written while its row is locked, so the lock is
+        // what keeps two hubs from filling one replica slot twice.
+        const picked = await this.#rows<{ id: string }>(
+          c,
+          `SELECT u.id FROM units u
+           WHERE ${independent}
+             AND (SELECT j.state FROM jobs j WHERE j.id = u.job_id) = 'open'
+           ORDER BY u.job_seq, u.idx
+           LIMIT $4
+           FOR UPDATE OF u SKIP LOCKED`,
+          [deviceId, wallet, network, Math.max(0, Math.min(Math.floor(max), left))],
+        )
+        if (picked.length === 0) return []
+        // Check again with a new snapshot, now that the rows are locked: a unit another hub leased (or a result it stored)
+        // and committed since the pick's snapshot was taken is seen here. The pick's own recheck (READ COMMITTED)
+        // re-reads only the unit row, not its leases, so without this a second replica could go to the same device,
+        // wallet or network through the other hub.
+        const rows = await this.#rows<UnitRow & { alone: boolean; streak: number }>(
+          c,
+          `SELECT ${UNIT_COLUMNS},
+             NOT EXISTS (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.state != 'expired')
+               AND NOT EXISTS (SELECT 1 FROM results r WHERE r.unit_id = u.id) AS alone,
+             COALESCE((SELECT p.streak FROM reputation p WHERE p.device_id = $1 AND p.workload = j.workload AND p.version = j.version), 0) AS streak
+           FROM units u JOIN jobs j ON j.id = u.job_id
+           WHERE u.id = ANY($4::text[]) AND j.state = 'open' AND ${independent}
+           ORDER BY u.job_seq, u.idx`,
+          [deviceId, wallet, network, picked.map((p) => p.id)],
+        )
+        if (rows.length === 0) return []
+        const unreplicated: string[] = []
+        const deadlines: number[] = []
+        for (const row of rows) {
+          // Adaptive replication: a trusted device may get a replicated unit alone when no one else has it yet.
+          if (trust && row.quorum > 1 && row.wanted > 1 && !row.known_answer && row.alone) {
+            const s = row.streak
+            if (s >= trust.minStreak && trust.random() < Math.min(0.95, 1 - trust.minStreak / s)) {
+              unreplicated.push(row.id)
+              row.wanted = 1
+            }
+          }
+          // Three times the unit's cost at the device's measured speed, plus 30 s; the configured lease at most. Whole
+          // milliseconds: the column is a bigint.
+          deadlines.push(
+            d?.flops_per_ms
+              ? Math.floor(Math.min(deadline, now + Math.max(minLeaseMs, (3 * row.cost_flops) / d.flops_per_ms + 30_000)))
+              : deadline,
+          )
+        }
+        const ids = rows.map((r) => r.id)
+        // The leases, the units' counters and the device's quota in one statement (three tables, each row once).
+        await this.#query(
+          c,
+          `WITH remembered AS (
+             INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner, network, wallet)
+             SELECT l.unit_id, $1, $2, l.deadline, $3, $4, $5
+             FROM unnest($6::text[], $7::bigint[]) WITH ORDINALITY AS l (unit_id, deadline, ord) ORDER BY l.ord
+           ), quota AS (
+             UPDATE devices SET quota_day = $9, leased_today = CASE WHEN quota_day = $9 THEN leased_today ELSE 0 END + $10 WHERE id = $1
+           )
+           UPDATE units u SET attempts = u.attempts + 1, wanted = CASE WHEN u.id = ANY($8::text[]) THEN 1 ELSE u.wanted END
+           WHERE u.id = ANY($6::text[])`,
+          [deviceId, now, partner ?? null, d?.network ?? null, wallet, ids, deadlines, unreplicated, day, rows.length],
+        )
+        // A separate statement: it must see the leases just written.
+        await this.#query(c, SETTLE_UNITS, [ids])
+        return rows.map((row, i) => ({
+          ...toUnit(row),
+          state: 'leased' as const,
+          leaseDevice: deviceId,
+          deadline: deadlines[i],
+          attempts: row.attempts + 1,
+        }))
+      },
+      { synchronous: false },
+    )
   }
 
   /**
@@ -814,22 +866,13 @@ export class PostgresStore implements Store {
    * right now is left for the next pass (it is being leased, settled or given a result).
    */
   async #expire(c: pg.PoolClient, now: number): Promise<number> {
-    const expired = await this.#rows<{ unit_id: string }>(
-      c,
-      `WITH locked AS (
-         SELECT u.id FROM units u WHERE u.id IN (SELECT l.unit_id FROM leases l WHERE l.state = 'live' AND l.deadline < $1)
-         ORDER BY u.id FOR UPDATE SKIP LOCKED
-       )
-       UPDATE leases l SET state = 'expired' FROM locked WHERE l.unit_id = locked.id AND l.state = 'live' AND l.deadline < $1
-       RETURNING l.unit_id`,
-      [now],
-    )
+    const expired = await this.#rows<{ unit_id: string }>(c, `WITH ${EXPIRE_CTES} SELECT unit_id FROM expired`, [now])
     if (expired.length > 0) await this.#query(c, SETTLE_UNITS, [[...new Set(expired.map((e) => e.unit_id))]])
     return expired.length
   }
 
   async expireLeases(now: number): Promise<number> {
-    return this.#transaction((c) => this.#expire(c, now))
+    return this.#transaction((c) => this.#expire(c, now), { synchronous: false })
   }
 
   async insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]> {
@@ -1183,7 +1226,7 @@ export class PostgresStore implements Store {
           [[...pendingUnits]],
         )
       }
-    })
+    }, { synchronous: false })
   }
 
   async #insertDecisions(on: Queryable, decisions: Decision[]): Promise<void> {
@@ -1292,7 +1335,7 @@ export class PostgresStore implements Store {
       )
       await this.#query(c, 'UPDATE results SET credited_at = $1 WHERE id = ANY($2::text[])', [now, ids])
       return rowCount ?? 0
-    })
+    }, { synchronous: false })
   }
 
   async completeJobs(now: number): Promise<string[]> {
