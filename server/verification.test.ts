@@ -12,6 +12,7 @@ import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import type { CreditHistory, JobProgress, LeasedUnit, LeaseResponse, VolunteerDecisions, VolunteerResults, VolunteerSummary } from '../protocol/schemas.ts'
 import { primesHub } from '../workloads/primes/hub.ts'
 import { bytesToPrimesOutput, primesOutputToBytes } from '../workloads/primes/index.ts'
+import { decideQuorum } from './loops/validator.ts'
 import { startTestHub, Volunteer, waitFor, type TestHub } from './test-helpers.ts'
 import type { VerificationOptions } from './verification.ts'
 
@@ -385,5 +386,25 @@ describe('the cheater suite (matmul)', () => {
     }
     const output = new Uint8Array(await (await hub.owner(`/jobs/${created.id}/output`)).arrayBuffer())
     expect(new DataView(output.buffer).getBigUint64(0, true)).toBe(25997n)
+  })
+})
+
+describe('decideQuorum', () => {
+  const unit = { unitId: 'u', workload: 'primes', spec: { lo: 0, hi: 10, block: 10 }, quorum: 2, wanted: 3, maxResults: 6 }
+  const c = (id: string, byte: number) => ({ resultId: id, deviceId: `d-${id}`, output: new Uint8Array([byte, 0, 0, 0]) })
+
+  it('picks the agreeing pair, gathers one more when none agree, and gives up at the most results even when the last ones were invalid', () => {
+    expect(decideQuorum(unit, [c('a', 1), c('b', 2), c('c', 1)], 3)).toMatchObject({
+      unit: { canonicalResultId: 'a' },
+      verdicts: [{ resultId: 'a', state: 'valid' }, { resultId: 'b', state: 'invalid' }, { resultId: 'c', state: 'valid' }],
+    })
+    expect(decideQuorum(unit, [c('a', 1), c('b', 2), c('c', 3)], 3)).toEqual({ unit: { unitId: 'u', wanted: 4 }, verdicts: [] })
+    // Two pending, four invalid: six results, no quorum possible any more.
+    expect(decideQuorum(unit, [c('a', 1), c('b', 2)], 6)).toMatchObject({
+      unit: { error: 'no 2 of its 6 results agreed' },
+      verdicts: [{ state: 'invalid' }, { state: 'invalid' }],
+    })
+    // Fewer results in than wanted: wait.
+    expect(decideQuorum(unit, [c('a', 1), c('b', 2)], 2)).toEqual({ unit: { unitId: 'u' }, verdicts: [] })
   })
 })

@@ -73,9 +73,13 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
     const speed = result.costFlops / Math.max(1, result.receivedAt - result.leasedAt)
     const own = await judge(result, getBlob, random)
     const workload = getWorkload(result.workload)
+    const replicated = result.wanted > 1 && !result.canonical && !result.knownAnswer
     if (own.state === 'invalid' || !workload) {
       verdicts.push(own)
+      // An invalid replica still counts towards the unit's most results: the quorum decides again (maybe an error).
+      if (replicated && !replicas.has(result.unitId)) replicas.set(result.unitId, { first: result, results: [] })
     } else if (speed > maxFlopsPerMs) {
+      if (replicated && !replicas.has(result.unitId)) replicas.set(result.unitId, { first: result, results: [] })
       verdicts.push({
         resultId: result.resultId,
         state: 'invalid',
@@ -156,7 +160,6 @@ export function decideQuorum(
       ),
     }
   }
-  if (candidates.length < unit.wanted) return { unit: { unitId: unit.unitId }, verdicts: [] }
   if (total >= unit.maxResults) {
     const reason = `no ${unit.quorum} of its ${total} results agreed`
     return {
@@ -164,6 +167,7 @@ export function decideQuorum(
       verdicts: candidates.map((c) => ({ resultId: c.resultId, state: 'invalid', reason: `the unit is an error: ${reason}` })),
     }
   }
+  if (candidates.length < unit.wanted) return { unit: { unitId: unit.unitId }, verdicts: [] }
   return { unit: { unitId: unit.unitId, wanted: candidates.length + 1 }, verdicts: [] }
 }
 
