@@ -71,7 +71,7 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
   const replicas = new Map<string, { first: PendingResult; results: QuorumCandidate[] }>()
   for (const result of pending) {
     const speed = result.costFlops / Math.max(1, result.receivedAt - result.leasedAt)
-    const own = await judge(result, getBlob, random)
+    const { verdict: own, inputs } = await judge(result, getBlob, random)
     const workload = getWorkload(result.workload)
     const replicated = result.wanted > 1 && !result.canonical && !result.knownAnswer
     if (own.state === 'invalid' || !workload) {
@@ -88,7 +88,7 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
     } else if (result.knownAnswer && workload.solve) {
       let answer = knownAnswers.get(result.unitId)
       if (!answer) {
-        answer = workload.solve(result.spec, await inputsOf(result, getBlob))
+        answer = workload.solve(result.spec, inputs)
         knownAnswers.set(result.unitId, answer)
         if (knownAnswers.size > KNOWN_ANSWERS_KEPT) knownAnswers.delete(knownAnswers.keys().next().value!)
       }
@@ -171,27 +171,18 @@ export function decideQuorum(
   return { unit: { unitId: unit.unitId, wanted: candidates.length + 1 }, verdicts: [] }
 }
 
-async function inputsOf(result: PendingResult, getBlob: (hash: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
-  const inputs: Uint8Array[] = []
-  for (const hash of result.inputs) {
-    const bytes = await getBlob(hash)
-    if (!bytes) throw new Error(`the hub lost input blob ${hash}`)
-    inputs.push(bytes)
-  }
-  return inputs
-}
-
+/** The workload's own check of one result, with the inputs it read (a known-answer check computes from the same). */
 async function judge(
   result: PendingResult,
   getBlob: (hash: string) => Promise<Uint8Array | undefined>,
   random: () => number,
-): Promise<ResultVerdict> {
-  const invalid = (reason: string): ResultVerdict => ({ resultId: result.resultId, state: 'invalid', reason })
+): Promise<{ verdict: ResultVerdict; inputs: Uint8Array[] }> {
+  const inputs: Uint8Array[] = []
+  const invalid = (reason: string) => ({ verdict: { resultId: result.resultId, state: 'invalid', reason } satisfies ResultVerdict, inputs })
   const workload = getWorkload(result.workload)
   if (!workload) return invalid(`this hub no longer runs workload "${result.workload}"`)
   const spec = workload.descriptor.spec.safeParse(result.spec)
   if (!spec.success) return invalid(`the unit's spec no longer matches workload "${result.workload}"`)
-  const inputs: Uint8Array[] = []
   for (const hash of result.inputs) {
     const bytes = await getBlob(hash)
     if (!bytes) return invalid(`the hub lost input blob ${hash}; the unit cannot be checked`)
@@ -199,7 +190,7 @@ async function judge(
   }
   try {
     const verdict = workload.verify(spec.data, inputs, result.output, random)
-    return verdict.ok ? { resultId: result.resultId, state: 'valid', reason: verdict.note ?? null } : invalid(verdict.reason)
+    return verdict.ok ? { verdict: { resultId: result.resultId, state: 'valid', reason: verdict.note ?? null }, inputs } : invalid(verdict.reason)
   } catch (error) {
     // A verifier that throws is a hub bug, but leaving the result `returned` would retry it forever.
     return invalid(`the ${result.workload} verifier failed: ${error instanceof Error ? error.message : String(error)}`)
