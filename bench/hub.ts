@@ -4,8 +4,8 @@
  * commits each result before acknowledging it, verifies it with Freivalds' check and credits it. The rate counts
  * units verified and credited per second of wall time; submit latency is measured per request.
  */
-import { generateDeviceKey } from '../protocol/index.ts'
-import { HubClient } from '../src/lib/hub/client.ts'
+import { generateDeviceKey, type DeviceKey } from '../protocol/index.ts'
+import { HubClient, type SubmitParameters } from '../src/lib/hub/client.ts'
 import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import { matmulRows } from '../workloads/matmul/kernel-cpu.ts'
 import { startHub } from '../e2e/start-hub.ts'
@@ -19,8 +19,13 @@ import { quantile, row, type BenchRow } from './stats.ts'
 
 export interface HubBenchOptions {
   volunteers: number
-  /** Units in the job (the run ends when all are credited). */
+  /** Units in each job (the run ends when all are credited). */
   units?: number
+  /**
+   * Jobs, all with the same inputs: volunteers run several rounds of leases and keep the input blocks they fetched (as
+   * the app's input cache does), so the rate is not only the first round's rush for inputs. @default 4
+   */
+  jobs?: number
 }
 
 /**
@@ -32,7 +37,13 @@ export interface HubBenchOptions {
 export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
   // BENCH_HUB_ENGINES: `sqlite` or `postgres` runs only that engine's part (unset: both).
   const engines = process.env.BENCH_HUB_ENGINES
-  const rows = engines === 'postgres' ? [] : await benchHubOn(options, 'SQLite')
+  // BENCH_HUB_UPLOADS: `batch` or `single` runs only that way of uploading on SQLite (unset: both).
+  const uploads = process.env.BENCH_HUB_UPLOADS
+  const rows: BenchRow[] = []
+  if (engines !== 'postgres') {
+    if (uploads !== 'single') rows.push(...(await benchHubOn(options, 'SQLite')))
+    if (uploads !== 'batch') rows.push(...(await benchHubOn(options, 'SQLite', { single: true })))
+  }
   if (engines === 'sqlite') return rows
   const cluster = await startCluster()
   if ('error' in cluster.provided) {
@@ -43,7 +54,7 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
     const admin = cluster.provided.url
     // To watch the server while the bench runs (pg_stat_activity, locks): psql from the same Postgres binaries.
     console.log(`hub bench Postgres cluster: ${admin}`)
-    const pg = await benchHubOn(options, 'Postgres', admin.replace(/\/postgres$/, '/postgres'))
+    const pg = await benchHubOn(options, 'Postgres', { databaseUrl: admin })
     const tps = pgbenchUnits(admin)
     const rate = pg[0].value
     return [...rows, { ...pg[0], ...row(pg[0].name, rate, 'units/s', { name: 'pgbench, the same writes per unit on the same server', value: tps }) }, ...pg.slice(1)]
@@ -97,7 +108,11 @@ COMMIT;
   return DEFAULT_MAX_CONNECTIONS === 10 ? run(10) : Math.max(run(10), run(DEFAULT_MAX_CONNECTIONS))
 }
 
-async function benchHubOn({ volunteers, units = 16384 }: HubBenchOptions, engine: 'SQLite' | 'Postgres', databaseUrl?: string): Promise<BenchRow[]> {
+async function benchHubOn(
+  { volunteers, units = 16384, jobs = 4 }: HubBenchOptions,
+  engine: 'SQLite' | 'Postgres',
+  { databaseUrl, single = false }: { databaseUrl?: string; single?: boolean } = {},
+): Promise<BenchRow[]> {
   const tile = 16
   const side = Math.sqrt(units) * tile
   // Rate limits off: all simulated volunteers share one loopback network, and this measures the hub's throughput.
@@ -108,62 +123,82 @@ async function benchHubOn({ volunteers, units = 16384 }: HubBenchOptions, engine
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   })
   try {
-    const created = await hub.owner('/jobs', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ workload: 'matmul', label: 'bench', params: { m: side, n: side, k: tile, tile, inputs: { kind: 'random', seed: 3 } } }),
-    })
-    if (!created.ok) throw new Error(`job creation failed: ${await created.text()}`)
-    const job = (await created.json()) as { id: string; units: { total: number } }
+    const created: { id: string; units: { total: number } }[] = []
+    for (let j = 0; j < jobs; j++) {
+      const response = await hub.owner('/jobs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ workload: 'matmul', label: `bench ${j}`, params: { m: side, n: side, k: tile, tile, inputs: { kind: 'random', seed: 3 } } }),
+      })
+      if (!response.ok) throw new Error(`job creation failed: ${await response.text()}`)
+      created.push((await response.json()) as { id: string; units: { total: number } })
+    }
+    const total = created.reduce((sum, job) => sum + job.units.total, 0)
+    // Device keys are made before the clock starts (a volunteer's key exists long before it asks for work).
+    const keys = await Promise.all(Array.from({ length: volunteers }, () => generateDeviceKey()))
 
     const submitMs: number[] = []
     const leaseMs: number[] = []
     let submitted = 0
     const started = performance.now()
-    const volunteer = async () => {
-      const client = new HubClient(await generateDeviceKey(), { baseUrl: hub.url })
+    const volunteer = async (key: DeviceKey) => {
+      const client = new HubClient(key, { baseUrl: hub.url })
       const blobs = new Map<string, Promise<Uint8Array>>()
       for (;;) {
         const t0 = performance.now()
         const lease = await client.lease(16, ['cpu'])
         leaseMs.push(performance.now() - t0)
         if (!lease.units.length) return
-        // One unit at a time, as a volunteer's worker computes them (1,000 volunteers: at most 1,000 requests open).
+        // The units are computed one after another, as a volunteer's worker does, and go to the outbox; the uploader
+        // sends what waits in one request (POST /results/batch), or with `single`, each result alone (POST /results).
+        const done: SubmitParameters[] = []
         for (const unit of lease.units) {
-          await (async () => {
-            const [a, b] = await Promise.all(
-              unit.inputs.map((h) => {
-                if (!blobs.has(h)) blobs.set(h, client.blob(h))
-                return blobs.get(h)!
-              }),
-            )
-            const spec = unit.spec as { m: number; n: number; k: number }
-            const c = new Float32Array(spec.m * spec.n)
-            matmulRows(bytesToF32(a), bytesToF32(b), c, spec.n, spec.k, 0, spec.m)
-            const t1 = performance.now()
-            await client.submit({ resultId: crypto.randomUUID(), unitId: unit.unitId, output: f32ToBytes(c), elapsedMs: 0, backend: 'cpu' })
-            submitMs.push(performance.now() - t1)
-            submitted++
-          })()
+          const [a, b] = await Promise.all(
+            unit.inputs.map((h) => {
+              if (!blobs.has(h)) blobs.set(h, client.blob(h))
+              return blobs.get(h)!
+            }),
+          )
+          const spec = unit.spec as { m: number; n: number; k: number }
+          const c = new Float32Array(spec.m * spec.n)
+          matmulRows(bytesToF32(a), bytesToF32(b), c, spec.n, spec.k, 0, spec.m)
+          done.push({ resultId: crypto.randomUUID(), unitId: unit.unitId, output: f32ToBytes(c), elapsedMs: 0, backend: 'cpu' })
         }
+        if (single) {
+          for (const result of done) {
+            const t1 = performance.now()
+            await client.submit(result)
+            submitMs.push(performance.now() - t1)
+          }
+        } else {
+          const t1 = performance.now()
+          const { results } = await client.submitBatch(done)
+          submitMs.push(performance.now() - t1)
+          const refused = results.find((r) => !r.ok)
+          if (refused) throw new Error(`the hub refused a result: ${JSON.stringify(refused)}`)
+        }
+        submitted += done.length
       }
     }
-    await Promise.all(Array.from({ length: volunteers }, volunteer))
+    await Promise.all(keys.map(volunteer))
     // Wait for the validator and credit loops to finish the last results.
-    for (;;) {
-      const progress = (await (await hub.owner(`/jobs/${job.id}`)).json()) as { state: string; units: { done: number } }
-      if (progress.units.done === job.units.total) break
-      await new Promise((r) => setTimeout(r, 100))
+    for (const job of created) {
+      for (;;) {
+        const progress = (await (await hub.owner(`/jobs/${job.id}`)).json()) as { state: string; units: { done: number } }
+        if (progress.units.done === job.units.total) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
     }
     const seconds = (performance.now() - started) / 1000
-    const rate = job.units.total / seconds
-    console.log(`hub (${engine}): ${job.units.total} units (${submitted} submitted) by ${volunteers} volunteers in ${seconds.toFixed(2)} s`)
+    const rate = total / seconds
+    const mode = single ? ', one result per request' : ''
+    console.log(`hub (${engine}${mode}): ${total} units in ${jobs} jobs (${submitted} submitted) by ${volunteers} volunteers in ${seconds.toFixed(2)} s`)
     return [
-      row(`hub end-to-end units/s (${volunteers} volunteers, ${engine}, durable acks)`, rate, 'units/s'),
-      row(`hub ${engine} lease latency p50`, quantile(leaseMs, 0.5), 'ms'),
-      row(`hub ${engine} lease latency p99`, quantile(leaseMs, 0.99), 'ms'),
-      row(`hub ${engine} submit latency p50`, quantile(submitMs, 0.5), 'ms'),
-      row(`hub ${engine} submit latency p99`, quantile(submitMs, 0.99), 'ms'),
+      row(`hub end-to-end units/s (${volunteers} volunteers, ${engine}, durable acks${mode})`, rate, 'units/s'),
+      row(`hub ${engine}${mode} lease latency p50`, quantile(leaseMs, 0.5), 'ms'),
+      row(`hub ${engine}${mode} lease latency p99`, quantile(leaseMs, 0.99), 'ms'),
+      row(`hub ${engine}${mode} ${single ? 'submit' : 'batch submit'} latency p50`, quantile(submitMs, 0.5), 'ms'),
+      row(`hub ${engine}${mode} ${single ? 'submit' : 'batch submit'} latency p99`, quantile(submitMs, 0.99), 'ms'),
     ]
   } finally {
     await hub.stop()

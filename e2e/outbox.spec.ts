@@ -3,14 +3,14 @@ import { count, expect, test } from './hub.ts'
 test('finished results survive a reload in the outbox and upload on the next visit', async ({ page, hub }) => {
   await page.goto(hub.url)
   // Uploads fail (the hub is unreachable for results only), so finished results pile up in IndexedDB.
-  await page.route('**/api/v1/results', (route) => route.abort('connectionrefused'))
+  await page.route('**/api/v1/results**', (route) => route.abort('connectionrefused'))
   await page.getByRole('button', { name: 'Contribute' }).click()
   await expect.poll(() => count(page, 'count-waiting'), { timeout: 90_000 }).toBeGreaterThanOrEqual(2)
   const waiting = await count(page, 'count-waiting')
   expect(await count(page, 'count-verified')).toBe(0)
 
   // Reload mid-contribution: nothing computing survives, but every finished result does.
-  await page.unroute('**/api/v1/results')
+  await page.unroute('**/api/v1/results**')
   await page.reload()
   await expect(page.getByRole('button', { name: 'Contribute' })).toBeVisible()
   // Without pressing Contribute, the outbox drains and the hub verifies what was waiting.

@@ -259,7 +259,7 @@ test('results queued in the widget upload on the next visit, without a click', a
   await page.goto(site.url)
   const widget = page.frameLocator('#news iframe')
   // Uploads fail, so finished results stay in the widget's outbox (IndexedDB, partitioned under the partner's site).
-  await page.route('**/api/v1/results', (route) => route.abort('connectionrefused'))
+  await page.route('**/api/v1/results**', (route) => route.abort('connectionrefused'))
   await widget.getByRole('button', { name: 'Start' }).click()
   await expect.poll(async () => Number(await widget.getByTestId('embed-waiting').textContent()), { timeout: 90_000 }).toBeGreaterThanOrEqual(2)
   await widget.getByRole('button', { name: 'Stop' }).click()
@@ -267,7 +267,7 @@ test('results queued in the widget upload on the next visit, without a click', a
   expect(await partnerReport(hub)).toEqual([])
 
   // The visitor leaves and comes back later: the page reloads, and nobody presses Start.
-  await page.unroute('**/api/v1/results')
+  await page.unroute('**/api/v1/results**')
   await page.reload()
   await expect(widget.getByRole('button', { name: 'Start' })).toBeVisible()
   await expect(widget.getByTestId('embed-waiting')).toHaveText('0')

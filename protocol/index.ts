@@ -8,6 +8,7 @@ export {
   MAX_RESULT_BODY_BYTES,
   MAX_BLOB_UPLOAD_BYTES,
   MAX_LEASE_UNITS,
+  MAX_BATCH_RESULTS,
   MAX_CLOCK_SKEW_MS,
 } from './limits.ts'
 export { toBase64, fromBase64, toBase64Url, toHex, sha256Hex, bytesToF32, f32ToBytes } from './encoding.ts'
@@ -26,6 +27,9 @@ export {
   LeaseResponse,
   ResultSubmission,
   SubmitAck,
+  ResultBatch,
+  BatchAck,
+  BatchItemAck,
   VolunteerSummary,
   VolunteerResult,
   VolunteerResults,

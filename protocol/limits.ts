@@ -17,6 +17,9 @@ export const MAX_RESULT_BODY_BYTES = Math.ceil((MAX_TILE * MAX_TILE * 4 * 4) / 3
 /** Body limit for a job owner's binary input upload. */
 export const MAX_BLOB_UPLOAD_BYTES = 256 * 1024 * 1024
 
+/** Most results in one batch submission (their body stays within MAX_RESULT_BODY_BYTES all together). */
+export const MAX_BATCH_RESULTS = 64
+
 /** Most units one lease request may ask for. */
 export const MAX_LEASE_UNITS = 16
 /** How far a signed request's timestamp may be from the hub's clock, in ms. */

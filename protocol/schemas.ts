@@ -4,7 +4,7 @@
  * live with their workload under `workloads/`.
  */
 import { z } from 'zod'
-import { MAX_LEASE_UNITS } from './limits.ts'
+import { MAX_BATCH_RESULTS, MAX_LEASE_UNITS } from './limits.ts'
 import { PARTNER_ID_PATTERN, PARTNER_ID_RULE } from './widget.ts'
 
 export const API_PREFIX = '/api/v1'
@@ -78,6 +78,31 @@ export const SubmitAck = z.object({
   duplicate: z.boolean(),
 })
 export type SubmitAck = z.infer<typeof SubmitAck>
+
+/**
+ * Several results in one request (`POST /results/batch`): the outbox uploads what waits together, so one signature,
+ * one request and one commit serve them all. Result ids must differ; the whole body stays within the limit of one
+ * result submission (a large result travels alone).
+ */
+export const ResultBatch = z.strictObject({
+  results: z
+    .array(ResultSubmission)
+    .min(1)
+    .max(MAX_BATCH_RESULTS)
+    .refine((results) => new Set(results.map((r) => r.resultId)).size === results.length, 'each resultId may appear once per batch'),
+})
+export type ResultBatch = z.infer<typeof ResultBatch>
+
+/** One result's answer in a batch: stored (as `SubmitAck`), or refused with the error a single submission would get. */
+export const BatchItemAck = z.union([
+  SubmitAck.extend({ ok: z.literal(true) }),
+  z.object({ resultId: z.uuid(), ok: z.literal(false), code: z.string(), message: z.string() }),
+])
+export type BatchItemAck = z.infer<typeof BatchItemAck>
+
+/** The answers to a batch, in its order. Every `ok` result is durably stored; a refused one stored nothing. */
+export const BatchAck = z.object({ results: z.array(BatchItemAck) })
+export type BatchAck = z.infer<typeof BatchAck>
 
 export const VolunteerSummary = z.object({
   deviceId: z.string(),

@@ -5,7 +5,7 @@
  * the transaction holding its result committed: nothing is acknowledged before it is on disk.
  */
 import { MeshworkError } from '../protocol/errors.ts'
-import type { ResultSubmission, SubmitAck } from '../protocol/schemas.ts'
+import type { BatchItemAck, ResultSubmission, SubmitAck } from '../protocol/schemas.ts'
 import { getWorkload } from '../workloads/registry.ts'
 import type { ResultInsert, ResultInsertOutcome, Store } from './store/types.ts'
 
@@ -34,9 +34,22 @@ export interface SubmitResultParameters {
   now?: number
 }
 
+export interface SubmitBatchParameters {
+  deviceId: string
+  submissions: { submission: ResultSubmission; output: Uint8Array }[]
+  /** @default Date.now() */
+  now?: number
+}
+
 export interface Ingest {
   /** Stores one result durably, then resolves with the acknowledgement; rejects with a `MeshworkError`. */
   submit(params: SubmitResultParameters): Promise<SubmitAck>
+  /**
+   * Stores several results of one device (in the same group commit), then resolves with one answer per result, in
+   * order: a refused result gets the error a single submission would. Rejects, like `submit`, when the store failed:
+   * the results that were stored stay stored, and re-sending the batch answers them as duplicates.
+   */
+  submitBatch(params: SubmitBatchParameters): Promise<BatchItemAck[]>
   /** Writes whatever is queued now and waits for it. */
   flush(): Promise<void>
   readonly stats: Readonly<IngestStats>
@@ -91,38 +104,51 @@ export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestO
       }
     })
 
+  const submit = async ({ deviceId, submission, output, now = Date.now() }: SubmitResultParameters): Promise<SubmitAck> => {
+    // The unit's spec never changes, so its expected output size can be checked before the transaction.
+    const unit = await store.getUnit(submission.unitId)
+    if (!unit) throw new MeshworkError(`Unit ${submission.unitId} does not exist.`, { code: 'not_found' })
+    const workload = getWorkload(unit.workload)
+    if (!workload) {
+      throw new MeshworkError(`Unit ${unit.id} belongs to workload "${unit.workload}", which this hub no longer runs.`, {
+        code: 'conflict',
+      })
+    }
+    const expected = workload.descriptor.outputBytes(unit.spec)
+    if (output.byteLength !== expected) {
+      throw new MeshworkError(
+        `output is ${output.byteLength} bytes, but unit ${unit.id} needs exactly ${expected} bytes (${workload.descriptor.encoding.output}).`,
+        { code: 'bad_request' },
+      )
+    }
+    const outcome = await enqueue({
+      resultId: submission.resultId,
+      unitId: submission.unitId,
+      deviceId,
+      output,
+      backend: submission.backend,
+      elapsedMs: submission.elapsedMs,
+      receivedAt: now,
+      partner: submission.partner,
+    })
+    if (outcome.kind === 'rejected') throw new MeshworkError(outcome.message, { code: outcome.code })
+    return { resultId: submission.resultId, state: outcome.state, duplicate: outcome.kind === 'duplicate' }
+  }
+
   return {
     stats,
     flush: () => writeBatch(),
-    async submit({ deviceId, submission, output, now = Date.now() }) {
-      // The unit's spec never changes, so its expected output size can be checked before the transaction.
-      const unit = await store.getUnit(submission.unitId)
-      if (!unit) throw new MeshworkError(`Unit ${submission.unitId} does not exist.`, { code: 'not_found' })
-      const workload = getWorkload(unit.workload)
-      if (!workload) {
-        throw new MeshworkError(`Unit ${unit.id} belongs to workload "${unit.workload}", which this hub no longer runs.`, {
-          code: 'conflict',
-        })
-      }
-      const expected = workload.descriptor.outputBytes(unit.spec)
-      if (output.byteLength !== expected) {
-        throw new MeshworkError(
-          `output is ${output.byteLength} bytes, but unit ${unit.id} needs exactly ${expected} bytes (${workload.descriptor.encoding.output}).`,
-          { code: 'bad_request' },
-        )
-      }
-      const outcome = await enqueue({
-        resultId: submission.resultId,
-        unitId: submission.unitId,
-        deviceId,
-        output,
-        backend: submission.backend,
-        elapsedMs: submission.elapsedMs,
-        receivedAt: now,
-        partner: submission.partner,
+    submit,
+    async submitBatch({ deviceId, submissions, now = Date.now() }) {
+      // Every result is queued in this turn of the event loop, so they share one transaction.
+      const settled = await Promise.allSettled(submissions.map(({ submission, output }) => submit({ deviceId, submission, output, now })))
+      const failure = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof MeshworkError && !s.reason.transient))
+      if (failure) throw (failure as PromiseRejectedResult).reason
+      return settled.map((s, i): BatchItemAck => {
+        if (s.status === 'fulfilled') return { ok: true, ...s.value }
+        const error = s.reason as MeshworkError
+        return { ok: false, resultId: submissions[i].submission.resultId, code: error.code, message: error.shortMessage }
       })
-      if (outcome.kind === 'rejected') throw new MeshworkError(outcome.message, { code: outcome.code })
-      return { resultId: submission.resultId, state: outcome.state, duplicate: outcome.kind === 'duplicate' }
     },
   }
 }

@@ -3,8 +3,8 @@
  * keys that lease, fetch inputs, compute with the real kernel and submit, as the app does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bytesToF32, sha256Hex } from '../../protocol/encoding.ts'
-import type { CreditHistory, JobProgress, SubmitAck, VolunteerResults, VolunteerSummary } from '../../protocol/schemas.ts'
+import { bytesToF32, sha256Hex, toBase64 } from '../../protocol/encoding.ts'
+import type { BatchAck, CreditHistory, JobProgress, SubmitAck, VolunteerResults, VolunteerSummary } from '../../protocol/schemas.ts'
 import { matmulRows, randomInputs } from '../../workloads/matmul/index.ts'
 import { startTestHub, Volunteer, waitFor, type TestHub } from '../test-helpers.ts'
 
@@ -152,6 +152,46 @@ describe('a volunteer computing a job over HTTP', () => {
     const stolen = await thief.submit(unit.unitId, output, resultId)
     expect(stolen.status).toBe(409)
     expect(await stolen.json()).toMatchObject({ ok: false, code: 'conflict' })
+  })
+
+  it('stores a batch of results in one request, answering each: stored, duplicate or refused with its reason', async () => {
+    const job = await t.createMatmulJob({ m: 128, n: 32, k: 32, tile: 32, seed: 61 })
+    const volunteer = await Volunteer.create(t.url)
+    const units = await volunteer.lease(3)
+    expect(units).toHaveLength(3)
+    const outputs = await Promise.all(units.map((u) => volunteer.compute(u)))
+    const item = (i: number, resultId = crypto.randomUUID()) => ({ resultId, unitId: units[i].unitId, output: toBase64(outputs[i]), elapsedMs: 5, backend: 'cpu' })
+    const first = item(0)
+    const sent = await volunteer.request('POST', '/results/batch', { results: [first] })
+    expect(await sent.json()).toEqual({ results: [{ ok: true, resultId: first.resultId, state: 'returned', duplicate: false }] })
+
+    // A re-sent result, two new ones, one for a unit leased to someone else and one of the wrong size.
+    const other = await Volunteer.create(t.url)
+    const [foreign] = await other.lease(1)
+    const wrongSize = { ...item(2), output: toBase64(new Uint8Array(12)) }
+    const batch = [first, item(1), { ...item(0), unitId: foreign.unitId }, wrongSize]
+    const response = await volunteer.request('POST', '/results/batch', { results: batch })
+    expect(response.status).toBe(200)
+    const answers = ((await response.json()) as BatchAck).results
+    expect(answers[0]).toEqual({ ok: true, resultId: first.resultId, state: expect.any(String), duplicate: true })
+    expect(answers[1]).toEqual({ ok: true, resultId: batch[1].resultId, state: 'returned', duplicate: false })
+    expect(answers[2]).toEqual({ ok: false, resultId: batch[2].resultId, code: 'forbidden', message: `Unit ${foreign.unitId} was not leased to this device.` })
+    expect(answers[3]).toMatchObject({ ok: false, resultId: wrongSize.resultId, code: 'bad_request', message: expect.stringContaining('needs exactly 4096 bytes') })
+
+    // A malformed batch is refused as a whole and stores nothing.
+    const third = item(2)
+    for (const bad of [{ results: [] }, { results: [third, third] }, { results: [third, { ...item(2), output: 7 }] }]) {
+      const refused = await volunteer.request('POST', '/results/batch', bad)
+      expect(refused.status).toBe(400)
+      expect(((await refused.json()) as { message: string }).message).toMatch(/results/)
+    }
+    await t.hub.loops.validator.runOnce()
+    await t.hub.loops.credit.runOnce()
+    const summary = await volunteer.json<VolunteerSummary>('/volunteer/summary')
+    expect(summary.results).toEqual({ returned: 0, valid: 2, invalid: 0 })
+    expect(summary.creditFlops).toBe(2 * 2 * 32 * 32 * 32)
+    const progress = (await (await t.owner(`/jobs/${job.id}`)).json()) as JobProgress
+    expect(progress.units.done).toBe(2)
   })
 
   it('refuses a result for a unit that was not leased to the device', async () => {

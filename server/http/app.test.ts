@@ -45,7 +45,7 @@ describe('OpenAPI document', () => {
       .filter((r) => r.path.startsWith('/api/v1/') && !r.path.endsWith('*') && r.method !== 'ALL')
       .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
-    expect(served.length).toBe(25)
+    expect(served.length).toBe(26)
     expect(new Set(documented)).toEqual(new Set(served))
     expect(documented).toEqual(
       expect.arrayContaining(['GET /api/v1/p2p', 'POST /api/v1/receipts', 'GET /api/v1/stats', 'GET /api/v1/auth/nonce', 'POST /api/v1/auth/siwe', 'GET /api/v1/wallet']),
@@ -65,6 +65,8 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/api/v1/health'].get.security).toEqual([])
     expect(JSON.stringify(doc.paths['/api/v1/results'].post.requestBody)).toContain('"resultId"')
     expect(Object.keys(doc.paths['/api/v1/results'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '409', '413', '415']))
+    expect(JSON.stringify(doc.paths['/api/v1/results/batch'].post.requestBody)).toContain('"resultId"')
+    expect(doc.paths['/api/v1/results/batch'].post.security).toEqual([{ deviceKey: [], deviceTime: [], deviceSignature: [] }])
     expect(doc.components.schemas).toHaveProperty('matmulParams')
   })
 })

@@ -2,12 +2,14 @@
 import { z } from 'zod'
 import { MeshworkError } from '../../../protocol/errors.ts'
 import { fromBase64 } from '../../../protocol/encoding.ts'
-import { MAX_JSON_BODY_BYTES, MAX_RESULT_BODY_BYTES } from '../../../protocol/limits.ts'
+import { MAX_BATCH_RESULTS, MAX_JSON_BODY_BYTES, MAX_RESULT_BODY_BYTES } from '../../../protocol/limits.ts'
 import { BANDWIDTH_FLOPS_PER_BYTE, MAX_BANDWIDTH_CREDIT_BYTES_PER_DAY, ReceiptAck, ReceiptSubmission } from '../../../protocol/p2p.ts'
 import {
+  BatchAck,
   CreditHistory,
   LeaseRequest,
   LeaseResponse,
+  ResultBatch,
   ResultSubmission,
   SubmitAck,
   VolunteerDecisions,
@@ -87,6 +89,32 @@ export function volunteerRoutes(ctx: ApiContext): AnyRoute[] {
         if (!output) throw new MeshworkError('output: must be base64', { code: 'bad_request' })
         const ack = await ctx.ingest.submit({ deviceId, submission: body, output, now: ctx.now() })
         return c.json(ack)
+      },
+    }),
+    defineRoute<ResultBatch>({
+      method: 'POST',
+      path: '/results/batch',
+      operationId: 'submitResults',
+      summary: 'Return several computed results at once',
+      description:
+        `Up to ${MAX_BATCH_RESULTS} results of this device in one signed request, stored in one commit; the whole body ` +
+        'has the limit of a single result (a large result travels alone). Answers only after every accepted result is ' +
+        'durably stored, with one answer per result in order: `ok: true` as POST /results would acknowledge it, or ' +
+        '`ok: false` with the `code` and `message` POST /results would have refused it with (that result stored nothing). ' +
+        'A malformed batch is refused as a whole. Re-sending a batch is harmless (the stored ones come back `duplicate`).',
+      tag: 'volunteer',
+      auth: 'device',
+      body: { kind: 'json', schema: ResultBatch, limit: MAX_RESULT_BODY_BYTES },
+      response: { status: 200, description: 'One answer per result, in order.', json: BatchAck },
+      errors: [503],
+      async handle({ c, body, deviceId }) {
+        const submissions = body.results.map((submission, i) => {
+          const output = fromBase64(submission.output)
+          if (!output) throw new MeshworkError(`results.${i}.output: must be base64`, { code: 'bad_request' })
+          return { submission, output }
+        })
+        const results = await ctx.ingest.submitBatch({ deviceId, submissions, now: ctx.now() })
+        return c.json({ results } satisfies BatchAck)
       },
     }),
     defineRoute({

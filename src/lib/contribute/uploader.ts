@@ -1,10 +1,11 @@
 /**
- * Drains the outbox: uploads each waiting result, deletes it only after the hub acknowledges it (the hub acknowledges
- * only after its own commit), and retries failures with exponential backoff. It wakes at once when the browser comes
+ * Drains the outbox: uploads the waiting results (several in one request when more than one waits), deletes each only
+ * after the hub acknowledges it (the hub acknowledges only after its own commit), and retries failures with
+ * exponential backoff. It wakes at once when the browser comes
  * back online. A permanent rejection (4xx) is kept in the outbox with its error, never silently dropped, unless the
  * hub says the result can never be accepted.
  */
-import { MeshworkError } from '../../../protocol/index.ts'
+import { MAX_BATCH_RESULTS, MAX_RESULT_BODY_BYTES, MeshworkError, type ErrorCode } from '../../../protocol/index.ts'
 import type { HubClient } from '../hub/client.ts'
 import { countOutbox, deleteOutbox, listOutbox, markOutboxAttempt, outputBytes, type OutboxEntry } from '../storage/index.ts'
 
@@ -16,6 +17,41 @@ export interface UploaderOptions {
   /** Called after each change of the outbox (count) and after each acknowledgement. */
   onChange?: (event: { waiting: number; acked?: OutboxEntry; dropped?: { entry: OutboxEntry; reason: string } }) => void
 }
+
+interface UploadOutcome {
+  /** The upload stopped at a result that must wait (the hub unreachable, busy or refusing it for now). */
+  failed: boolean
+  /** The hub's Retry-After, if it sent one. */
+  retryAfterMs: number
+}
+
+/** Room left in a batch body for its envelope and each result's fields besides the output. */
+const BATCH_ENVELOPE_BYTES = 1024
+const RESULT_FIELDS_BYTES = 512
+
+/**
+ * Packs outbox entries, in order, into batches of at most MAX_BATCH_RESULTS whose bodies (outputs in base64) stay
+ * within the hub's MAX_RESULT_BODY_BYTES; a result too large to share a batch goes alone.
+ */
+export function packBatches(entries: OutboxEntry[]): OutboxEntry[][] {
+  const batches: OutboxEntry[][] = []
+  let batch: OutboxEntry[] = []
+  let bytes = BATCH_ENVELOPE_BYTES
+  for (const entry of entries) {
+    const size = Math.ceil(outputSize(entry) / 3) * 4 + RESULT_FIELDS_BYTES
+    if (batch.length && (batch.length === MAX_BATCH_RESULTS || bytes + size > MAX_RESULT_BODY_BYTES)) {
+      batches.push(batch)
+      batch = []
+      bytes = BATCH_ENVELOPE_BYTES
+    }
+    batch.push(entry)
+    bytes += size
+  }
+  if (batch.length) batches.push(batch)
+  return batches
+}
+
+const outputSize = (entry: Pick<OutboxEntry, 'output'>) => (entry.output instanceof Blob ? entry.output.size : entry.output.byteLength)
 
 export class Uploader {
   readonly #client: HubClient
@@ -71,25 +107,12 @@ export class Uploader {
         this.#again = false
         const entries = await listOutbox()
         this.#options.onChange?.({ waiting: entries.length })
-        for (const entry of entries) {
+        for (const batch of packBatches(entries)) {
           if (this.#stopped) return
-          try {
-            await this.#client.submit({ ...entry, output: await outputBytes(entry) })
-            await deleteOutbox(entry.resultId)
-            this.#backoff = this.#options.minBackoffMs
-            this.#options.onChange?.({ waiting: await countOutbox(), acked: entry })
-          } catch (error) {
-            const message = error instanceof Error ? error.message : String(error)
-            if (error instanceof MeshworkError && !error.transient && (['forbidden', 'conflict', 'bad_request', 'payload_too_large'].includes(error.code))) {
-              // The hub will never accept this result (not leased to us, already decided, malformed):
-              // retrying forever would block the queue. Drop it and tell the user why.
-              await deleteOutbox(entry.resultId)
-              this.#options.onChange?.({ waiting: await countOutbox(), dropped: { entry, reason: message } })
-              continue
-            }
-            await markOutboxAttempt(entry.resultId, message)
-            if (error instanceof MeshworkError && error.retryAfterMs) retryAfterMs = error.retryAfterMs
+          const outcome = batch.length === 1 ? await this.#uploadOne(batch[0]) : await this.#uploadBatch(batch)
+          if (outcome.failed) {
             failed = true
+            retryAfterMs = outcome.retryAfterMs
             break
           }
         }
@@ -102,5 +125,66 @@ export class Uploader {
       this.#backoff = Math.min(this.#options.maxBackoffMs, this.#backoff * 2)
       this.#timer = setTimeout(() => this.kick(), delay)
     }
+  }
+
+  /** Uploads one result alone (`POST /results`). */
+  async #uploadOne(entry: OutboxEntry): Promise<UploadOutcome> {
+    try {
+      await this.#client.submit({ ...entry, output: await outputBytes(entry) })
+    } catch (error) {
+      return this.#refused(entry, error)
+    }
+    await this.#acked(entry)
+    return { failed: false, retryAfterMs: 0 }
+  }
+
+  /**
+   * Uploads several results in one request (`POST /results/batch`). A batch the hub refuses as a whole for good (it
+   * should not happen: the entries were packed within the limits) is sent again one result at a time, so one bad
+   * entry cannot hold back the others.
+   */
+  async #uploadBatch(batch: OutboxEntry[]): Promise<UploadOutcome> {
+    let answers
+    try {
+      answers = (await this.#client.submitBatch(await Promise.all(batch.map(async (e) => ({ ...e, output: await outputBytes(e) }))))).results
+    } catch (error) {
+      if (error instanceof MeshworkError && !error.transient && error.code !== 'rate_limited') {
+        for (const entry of batch) {
+          const outcome = await this.#uploadOne(entry)
+          if (outcome.failed) return outcome
+        }
+        return { failed: false, retryAfterMs: 0 }
+      }
+      return this.#refused(batch[0], error)
+    }
+    let outcome: UploadOutcome = { failed: false, retryAfterMs: 0 }
+    for (const [i, answer] of answers.entries()) {
+      const entry = batch[i]
+      if (!entry || answer.resultId !== entry.resultId) continue
+      if (answer.ok) await this.#acked(entry)
+      else if (!outcome.failed) outcome = await this.#refused(entry, new MeshworkError(answer.message, { code: answer.code as ErrorCode }))
+      else await markOutboxAttempt(entry.resultId, answer.message)
+    }
+    return outcome
+  }
+
+  async #acked(entry: OutboxEntry): Promise<void> {
+    await deleteOutbox(entry.resultId)
+    this.#backoff = this.#options.minBackoffMs
+    this.#options.onChange?.({ waiting: await countOutbox(), acked: entry })
+  }
+
+  /** Handles a refusal of `entry`: a result the hub will never accept is dropped (and reported); otherwise it waits. */
+  async #refused(entry: OutboxEntry, error: unknown): Promise<UploadOutcome> {
+    const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof MeshworkError && !error.transient && ['forbidden', 'conflict', 'bad_request', 'payload_too_large'].includes(error.code)) {
+      // The hub will never accept this result (not leased to us, already decided, malformed):
+      // retrying forever would block the queue. Drop it and tell the user why.
+      await deleteOutbox(entry.resultId)
+      this.#options.onChange?.({ waiting: await countOutbox(), dropped: { entry, reason: message } })
+      return { failed: false, retryAfterMs: 0 }
+    }
+    await markOutboxAttempt(entry.resultId, message)
+    return { failed: true, retryAfterMs: error instanceof MeshworkError && error.retryAfterMs ? error.retryAfterMs : 0 }
   }
 }

@@ -6,6 +6,7 @@
 import type { z } from 'zod'
 import {
   API_PREFIX,
+  BatchAck,
   CreditHistory,
   CurrentWork,
   HubConfig,
@@ -20,6 +21,7 @@ import {
   signRequest,
   toBase64,
   type Backend,
+  type ResultSubmission,
   type DeviceKey,
 } from '../../../protocol/index.ts'
 import { P2PConfig, ReceiptAck, type BandwidthReceipt, type ReceiptSubmission } from '../../../protocol/p2p.ts'
@@ -42,6 +44,11 @@ export interface SubmitParameters {
   backend: Backend
   /** The partner the unit was leased through, if any. */
   partner?: string
+}
+
+/** A result as the hub's `ResultSubmission` wants it. */
+function submission({ resultId, unitId, output, elapsedMs, backend, partner }: SubmitParameters): ResultSubmission {
+  return { resultId, unitId, output: toBase64(output), elapsedMs: Math.round(elapsedMs), backend, ...(partner ? { partner } : {}) }
 }
 
 /** A signed client for one device. */
@@ -74,15 +81,16 @@ export class HubClient {
   }
 
   /** Uploads one result; resolves only once the hub has durably stored it. */
-  submit({ resultId, unitId, output, elapsedMs, backend, partner }: SubmitParameters): Promise<SubmitAck> {
-    return this.#json('POST', '/results', SubmitAck, {
-      resultId,
-      unitId,
-      output: toBase64(output),
-      elapsedMs: Math.round(elapsedMs),
-      backend,
-      ...(partner ? { partner } : {}),
-    })
+  submit(result: SubmitParameters): Promise<SubmitAck> {
+    return this.#json('POST', '/results', SubmitAck, submission(result))
+  }
+
+  /**
+   * Uploads several results in one request (`POST /results/batch`); resolves, once every accepted one is durably
+   * stored, with an answer per result in order. Keep the batch within MAX_BATCH_RESULTS and MAX_RESULT_BODY_BYTES.
+   */
+  submitBatch(results: SubmitParameters[]): Promise<BatchAck> {
+    return this.#json('POST', '/results/batch', BatchAck, { results: results.map(submission) })
   }
 
   /** Counts and verified credit of this device. */
