@@ -90,6 +90,10 @@ export async function startHub(
     }
     await new Promise((r) => setTimeout(r, 100))
   }
+  // A hub that dies under a test or a bench says why (its output is otherwise only read while it starts).
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && code !== null && signal === null) console.error(`hub at ${url} exited with ${code}:\n${output.slice(-4000)}`)
+  })
   return {
     url,
     owner: (path, init = {}) =>

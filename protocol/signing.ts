@@ -25,6 +25,10 @@ export interface CanonicalRequestParameters {
 
 /** The exact bytes a device signs for one request. */
 export async function canonicalRequest({ method, path, time, body }: CanonicalRequestParameters): Promise<Uint8Array> {
-  const text = `MESHWORK-REQUEST-V1\n${method.toUpperCase()}\n${path}\n${time}\n${await sha256Hex(body)}`
-  return new TextEncoder().encode(text)
+  return canonicalRequestWithHash({ method, path, time, bodyHash: await sha256Hex(body) })
+}
+
+/** `canonicalRequest` for a body already hashed (hex SHA-256): the hub hashes synchronously with node:crypto. */
+export function canonicalRequestWithHash({ method, path, time, bodyHash }: Omit<CanonicalRequestParameters, 'body'> & { bodyHash: string }): Uint8Array {
+  return new TextEncoder().encode(`MESHWORK-REQUEST-V1\n${method.toUpperCase()}\n${path}\n${time}\n${bodyHash}`)
 }

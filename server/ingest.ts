@@ -66,7 +66,9 @@ export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestO
   const stats: IngestStats = { submissions: 0, transactions: 0, largestBatch: 0 }
   let queue: Pending[] = []
   let scheduled = false
-  // Batches are written one after another so their order on disk is their order of arrival.
+  // Batches are written one after another so their order on disk is their order of arrival. A store that commits
+  // inside the call (SQLite) keeps that order by itself: the next batch commits while the previous one's disk sync
+  // runs, and one sync can cover both.
   let writing: Promise<void> = Promise.resolve()
 
   const writeBatch = (): Promise<void> => {
@@ -74,7 +76,7 @@ export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestO
     if (queue.length === 0) return writing
     const batch = queue
     queue = []
-    writing = writing.then(async () => {
+    const write = async () => {
       stats.transactions++
       stats.largestBatch = Math.max(stats.largestBatch, batch.length)
       try {
@@ -89,7 +91,9 @@ export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestO
         })
         for (const p of batch) p.reject(failure)
       }
-    })
+    }
+    const written = store.commitsInCallOrder ? write() : writing.then(write)
+    writing = Promise.all([writing, written]).then(() => undefined)
     return writing
   }
 

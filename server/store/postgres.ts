@@ -432,6 +432,7 @@ export async function openPostgresStore(url: string, { maxConnections = DEFAULT_
 /** The `Store` over a node-postgres pool; use `openPostgresStore` to create one. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
+  readonly commitsInCallOrder = false
   readonly #pool: pg.Pool
   /** Statement names by SQL text: each fixed text is parsed and planned once per connection. */
   readonly #names = new Map<string, string>()

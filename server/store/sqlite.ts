@@ -1,17 +1,19 @@
 /**
  * The default store: one SQLite file with better-sqlite3, in WAL mode. What the hub acknowledges to someone (a result,
- * a job, a receipt, an uploaded blob, a sign-in) commits with `synchronous=FULL`: on disk when the commit returns;
- * throughput comes from batching many results into one transaction (see `server/ingest.ts`). The hub's own
- * bookkeeping (leases, verdicts, credit, the decision log) commits with `synchronous=NORMAL`: safe against a crash of
- * the hub process, not yet synced to the disk; the next FULL commit syncs the log up to it (the WAL is written in
- * order). A power cut can lose that bookkeeping since the last FULL commit, never an acknowledged result: the
- * validator and the credit loop then recompute it from the stored results (credit is the cost model's, so the same
- * amounts), and lost leases are work handed out again. All SQL of the hub lives here.
+ * a job, a receipt, an uploaded blob, a sign-in) is on disk before the method resolves: the transaction commits, then
+ * an fsync of the WAL on the thread pool, shared with every other write committed before it began, makes it durable
+ * (see `#durable` and wal-sync.ts); throughput also comes from batching many results into one transaction (see
+ * `server/ingest.ts`). The hub's own bookkeeping (leases, verdicts, credit, the decision log) commits without waiting
+ * for the disk: safe against a crash of the hub process; the next sync covers it (the WAL is written in order). A
+ * power cut can lose that bookkeeping since the last sync, never an acknowledged result: the validator and the credit
+ * loop then recompute it from the stored results (credit is the cost model's, so the same amounts), and lost leases are
+ * work handed out again. Checkpoints run on a worker thread (wal-checkpointer.ts). All SQL of the hub lives here.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.ts'
+import { WalSync } from './wal-sync.ts'
 import type {
   CreditCandidate,
   CurrentJob,
@@ -341,22 +343,28 @@ const utcDay = (now: number) => Math.floor(now / 86_400_000)
 /** Opens (creating if needed) the SQLite store at `file` and runs pending migrations. */
 export function openSqliteStore(file: string): SqliteStore {
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  return new SqliteStore(new Database(file), { checkpointFile: file })
+  return new SqliteStore(new Database(file), { file })
 }
 
 export interface SqliteStoreOptions {
-  /** The database's file: its WAL is checkpointed on a worker thread (see wal-checkpointer.ts) instead of in commits. */
-  checkpointFile?: string
+  /**
+   * The database's file. With it, the WAL is checkpointed on a worker thread (wal-checkpointer.ts) instead of in
+   * commits, and acknowledged writes are synced by a shared fsync off the event loop (wal-sync.ts) instead of a FULL
+   * commit each.
+   */
+  file?: string
 }
 
 /** The `Store` over one better-sqlite3 database; use `openSqliteStore` to create one. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite'
+  readonly commitsInCallOrder = true
   readonly #db: Database.Database
   readonly #statements = new Map<string, Database.Statement>()
   readonly #checkpointer: WalCheckpointer | undefined
+  readonly #wal: WalSync | undefined
 
-  constructor(db: Database.Database, { checkpointFile }: SqliteStoreOptions = {}) {
+  constructor(db: Database.Database, { file }: SqliteStoreOptions = {}) {
     this.#db = db
     db.pragma('journal_mode = WAL')
     // FULL: a commit is on disk before it returns, so nothing the hub acknowledged is lost in a power cut.
@@ -364,9 +372,10 @@ export class SqliteStore implements Store {
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')
     this.#migrate()
-    if (checkpointFile) {
+    if (file) {
+      this.#wal = new WalSync(file)
       db.pragma('wal_autocheckpoint = 0')
-      this.#checkpointer = startWalCheckpointer(checkpointFile, {
+      this.#checkpointer = startWalCheckpointer(file, {
         onFailure: (error) => {
           console.warn(`${error instanceof Error ? error.message : String(error)}; SQLite checkpoints in commits again.`)
           if (db.open) db.pragma('wal_autocheckpoint = 1000')
@@ -390,14 +399,26 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Runs `write` with `synchronous=FULL`: what it commits is on disk before it returns (see the class comment). */
-  #durable<T>(write: () => T): T {
-    this.#db.pragma('synchronous = FULL')
-    try {
-      return write()
-    } finally {
-      this.#db.pragma('synchronous = NORMAL')
+  /**
+   * Runs `write` (one transaction) and resolves once what it committed is on disk. With the database's file known, the
+   * commit itself does not wait for the disk (synchronous=NORMAL); an fsync of the WAL on libuv's thread pool then
+   * makes it durable, shared by every write committed before that fsync began (group commit: the hub goes on serving
+   * while the disk syncs, and one sync acknowledges many requests). This is what synchronous=FULL does in WAL mode (sync
+   * the log after the commit's frames), moved off the event loop. A checkpoint that reuses the WAL first syncs the
+   * database file, so frames it copied there stay durable. Without a file: a FULL commit, synchronously.
+   */
+  async #durable<T>(write: () => T): Promise<T> {
+    if (!this.#wal) {
+      this.#db.pragma('synchronous = FULL')
+      try {
+        return write()
+      } finally {
+        this.#db.pragma('synchronous = NORMAL')
+      }
     }
+    const result = write()
+    await this.#wal.sync()
+    return result
   }
 
   /** A prepared statement, compiled once per distinct SQL text. */
@@ -413,6 +434,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.#checkpointer?.stop()
     if (this.#db.open) this.#db.close()
+    this.#wal?.close()
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -421,7 +443,7 @@ export class SqliteStore implements Store {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    this.#durable(() =>
+    await this.#durable(() =>
       this.#sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value),
     )
   }
@@ -436,11 +458,11 @@ export class SqliteStore implements Store {
   }
 
   async issueNonce(nonce: string, now: number): Promise<void> {
-    this.#durable(() => this.#sql('INSERT INTO siwe_nonces (nonce, issued_at) VALUES (?, ?)').run(nonce, now))
+    await this.#durable(() => this.#sql('INSERT INTO siwe_nonces (nonce, issued_at) VALUES (?, ?)').run(nonce, now))
   }
 
   async consumeNonce(nonce: string, now: number, maxAgeMs: number): Promise<boolean> {
-    const changed = this.#durable(
+    const changed = await this.#durable(
       () => this.#sql('UPDATE siwe_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL AND issued_at >= ?').run(now, nonce, now - maxAgeMs).changes,
     )
     return changed === 1
@@ -473,7 +495,7 @@ export class SqliteStore implements Store {
   }
 
   async putBlob(hash: string, bytes: Uint8Array): Promise<void> {
-    this.#durable(() => this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)').run(hash, asBuffer(bytes), bytes.byteLength))
+    await this.#durable(() => this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)').run(hash, asBuffer(bytes), bytes.byteLength))
   }
 
   async getBlob(hash: string): Promise<Uint8Array | undefined> {
@@ -491,7 +513,7 @@ export class SqliteStore implements Store {
        VALUES (@id, @jobId, @index, 'unsent', @costFlops, @spec, @inputs, @quorum, @wanted, @maxResults, @knownAnswer)`,
     )
     const insertBlob = this.#sql('INSERT OR IGNORE INTO blobs (hash, bytes, size) VALUES (?, ?, ?)')
-    this.#durable(this.#db.transaction(() => {
+    await this.#durable(this.#db.transaction(() => {
       insertJob.run({ ...job, params: JSON.stringify(job.params), demo: job.demo ? 1 : 0 })
       for (const unit of units) {
         const quorum = unit.quorum ?? 1
@@ -699,8 +721,10 @@ export class SqliteStore implements Store {
       `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
     )
-    return this.#durable(this.#db.transaction(() =>
-      items.map((item): ResultInsertOutcome => {
+    return this.#durable(this.#db.transaction(() => {
+      /** When each device that returned a result was last seen (one write per device, not per result). */
+      const seen = new Map<string, number>()
+      const outcomes = items.map((item): ResultInsertOutcome => {
         const existing = byId.get(item.resultId) as { unit_id: string; device_id: string; state: ResultState } | undefined
         if (existing) {
           if (existing.unit_id === item.unitId && existing.device_id === item.deviceId) {
@@ -712,9 +736,8 @@ export class SqliteStore implements Store {
             message: `Result id ${item.resultId} was already used for another unit or device; choose a new id for a new result.`,
           }
         }
-        const unit = unitState.get(item.unitId) as { state: UnitState } | undefined
-        if (!unit) return { kind: 'rejected', code: 'not_found', message: `Unit ${item.unitId} does not exist.` }
         if (!leased.get(item.unitId, item.deviceId)) {
+          if (!unitState.get(item.unitId)) return { kind: 'rejected', code: 'not_found', message: `Unit ${item.unitId} does not exist.` }
           return { kind: 'rejected', code: 'forbidden', message: `Unit ${item.unitId} was not leased to this device.` }
         }
         const prior = earlier.get(item.unitId, item.deviceId) as { id: string; state: ResultState } | undefined
@@ -728,10 +751,12 @@ export class SqliteStore implements Store {
         insert.run({ ...item, output: asBuffer(item.output), partner: item.partner ?? null })
         returned.run(item.unitId, item.deviceId)
         settle.run({ unit: item.unitId })
-        touch.run(item.deviceId, item.receivedAt, item.receivedAt)
+        seen.set(item.deviceId, Math.max(seen.get(item.deviceId) ?? 0, item.receivedAt))
         return { kind: 'accepted', state: 'returned' }
-      }),
-    ))
+      })
+      for (const [deviceId, at] of seen) touch.run(deviceId, at, at)
+      return outcomes
+    }))
   }
 
   async pendingResults(limit: number): Promise<PendingResult[]> {
@@ -809,6 +834,8 @@ export class SqliteStore implements Store {
     )
     this.#db.transaction(() => {
       const touched = new Set<string>()
+      /** Units done in this transaction: their state is final, nothing to settle. */
+      const finished = new Set<string>()
       for (const v of verdicts) {
         const row = (v.state === 'pending' ? pending.get({ resultId: v.resultId, reason: v.reason }) : mark.get({ state: v.state, reason: v.reason, now, resultId: v.resultId })) as
           | { unit_id: string; device_id: string }
@@ -828,7 +855,7 @@ export class SqliteStore implements Store {
           double.run(row.device_id)
           if (v.flopsPerMs && Number.isFinite(v.flopsPerMs)) speed.run({ v: v.flopsPerMs, deviceId: row.device_id })
           // An unreplicated unit is done with its first valid result; a replicated one waits for the quorum's verdict.
-          if (unit.wanted <= 1) done.run(v.resultId, row.unit_id)
+          if (unit.wanted <= 1 && done.run(v.resultId, row.unit_id).changes) finished.add(row.unit_id)
         } else if (v.state === 'invalid') {
           bad.run(row.device_id, unit.workload, unit.version)
           const shift = (halve.get(row.device_id) as { quota_shift: number } | undefined)?.quota_shift
@@ -847,10 +874,10 @@ export class SqliteStore implements Store {
       }
       for (const u of units) {
         if (u.canonicalResultId) {
-          done.run(u.canonicalResultId, u.unitId)
+          if (done.run(u.canonicalResultId, u.unitId).changes) finished.add(u.unitId)
           log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
         } else if (u.error) {
-          failed.run(u.error, u.unitId)
+          if (failed.run(u.error, u.unitId).changes) finished.add(u.unitId)
           log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
         } else if (u.wanted) {
           want.run(u.wanted, u.unitId)
@@ -858,7 +885,7 @@ export class SqliteStore implements Store {
         }
         touched.add(u.unitId)
       }
-      for (const unit of touched) settle.run({ unit })
+      for (const unit of touched) if (!finished.has(unit)) settle.run({ unit })
     })()
   }
 

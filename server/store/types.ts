@@ -323,6 +323,12 @@ export interface StoreCounts {
 export interface Store {
   /** Short name of the engine, shown by `/health` (e.g. `sqlite`). */
   readonly kind: string
+  /**
+   * Whether a write's transaction commits inside the call, before its promise is awaited (SQLite, whose promise then
+   * waits only for the disk): a caller may issue the next write at once and the two still commit in call order. When
+   * false (Postgres), a caller that needs its writes in order awaits each before the next.
+   */
+  readonly commitsInCallOrder: boolean
   close(): Promise<void>
 
   getMeta(key: string): Promise<string | undefined>

@@ -25,7 +25,7 @@ describe('WAL checkpoints on a worker thread', () => {
   it('moves committed pages into the database file without the hub connection checkpointing', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'meshwork-wal-')), 'hub.sqlite')
     const db = new Database(file)
-    const store = new SqliteStore(db, { checkpointFile: file })
+    const store = new SqliteStore(db, { file })
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
     const before = statSync(file).size
     await fill(store)

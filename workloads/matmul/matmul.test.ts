@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { MatmulParams, matmul } from './descriptor.ts'
 import { assembleMatmul, generateMatmul, randomInputs, randomMatrix } from './generate.ts'
 import { matmulCpu, matmulRows } from './kernel-cpu.ts'
-import { FREIVALDS_ROUNDS, verifyMatmul } from './verify.ts'
+import { cheaperCheck, FREIVALDS_ROUNDS, verifyMatmul } from './verify.ts'
 import { bytesToF32 } from '../../protocol/encoding.ts'
 
 /** Exact-ish reference product in f64, rounded to f32. */
@@ -52,7 +52,7 @@ describe('matmul CPU kernel', () => {
   })
 })
 
-describe('Freivalds verifier', () => {
+describe.each(['freivalds', 'recompute'] as const)('matmul verifier (%s)', (check) => {
   const spec = { m: 64, n: 48, k: 256 }
   const a = randomMatrix(spec.m, spec.k, 10)
   const b = randomMatrix(spec.k, spec.n, 11)
@@ -63,9 +63,14 @@ describe('Freivalds verifier', () => {
     expect(0.5 ** FREIVALDS_ROUNDS).toBeLessThan(1e-9)
   })
 
+  it('is the check the hub picks for some tile: recomputing small tiles, Freivalds for large ones', () => {
+    expect(cheaperCheck({ m: 16, n: 16, k: 16 })).toBe('recompute')
+    expect(cheaperCheck({ m: 256, n: 256, k: 1024 })).toBe('freivalds')
+  })
+
   it('accepts correct products from the JS kernel and from an f64 reference', () => {
-    expect(verifyMatmul(spec, a, b, good, seeded(1))).toEqual({ ok: true })
-    expect(verifyMatmul(spec, a, b, reference(a, b, spec.m, spec.n, spec.k), seeded(2))).toEqual({ ok: true })
+    expect(verifyMatmul(spec, a, b, good, seeded(1), check)).toEqual({ ok: true })
+    expect(verifyMatmul(spec, a, b, reference(a, b, spec.m, spec.n, spec.k), seeded(2), check)).toEqual({ ok: true })
   })
 
   it('accepts a product summed in a different order (blocked, as a GPU tile does)', () => {
@@ -80,14 +85,14 @@ describe('Freivalds verifier', () => {
         }
         c[i * spec.n + j] = acc
       }
-    expect(verifyMatmul(spec, a, b, c, seeded(3))).toEqual({ ok: true })
+    expect(verifyMatmul(spec, a, b, c, seeded(3), check)).toEqual({ ok: true })
   })
 
   it('rejects a product with one wrong element, wherever it is', () => {
     for (const [idx, delta] of [[0, 0.5], [spec.m * spec.n - 1, -0.5], [1234, 1], [777, 0.25]] as const) {
       const c = good.slice()
       c[idx] += delta
-      const verdict = verifyMatmul(spec, a, b, c, seeded(idx))
+      const verdict = verifyMatmul(spec, a, b, c, seeded(idx), check)
       expect(verdict.ok).toBe(false)
       if (!verdict.ok) expect(verdict.reason).toContain(`row ${Math.floor(idx / spec.n)}`)
     }
@@ -100,24 +105,24 @@ describe('Freivalds verifier', () => {
     const c = reference(sa, sb, 32, 32, 32)
     const t = new Float32Array(c.length)
     for (let i = 0; i < 32; i++) for (let j = 0; j < 32; j++) t[j * 32 + i] = c[i * 32 + j]
-    expect(verifyMatmul(sq, sa, sb, t, seeded(4)).ok).toBe(false)
+    expect(verifyMatmul(sq, sa, sb, t, seeded(4), check).ok).toBe(false)
   })
 
   it('rejects a result computed for other inputs', () => {
     const other = reference(randomMatrix(spec.m, spec.k, 99), b, spec.m, spec.n, spec.k)
-    expect(verifyMatmul(spec, a, b, other, seeded(5)).ok).toBe(false)
+    expect(verifyMatmul(spec, a, b, other, seeded(5), check).ok).toBe(false)
   })
 
   it('rejects results of the wrong shape and non-finite values, naming them', () => {
-    const short = verifyMatmul(spec, a, b, good.subarray(0, good.length - 1), seeded(6))
+    const short = verifyMatmul(spec, a, b, good.subarray(0, good.length - 1), seeded(6), check)
     expect(short).toEqual({ ok: false, reason: expect.stringContaining('expected 64 x 48') })
     const nan = good.slice()
     nan[5] = NaN
-    expect(verifyMatmul(spec, a, b, nan, seeded(7))).toEqual({ ok: false, reason: expect.stringContaining('(0, 5) is NaN') })
+    expect(verifyMatmul(spec, a, b, nan, seeded(7), check)).toEqual({ ok: false, reason: expect.stringContaining('(0, 5) is NaN') })
   })
 
   it('rejects an all-zero result (a client that skipped the work)', () => {
-    expect(verifyMatmul(spec, a, b, new Float32Array(spec.m * spec.n), seeded(8)).ok).toBe(false)
+    expect(verifyMatmul(spec, a, b, new Float32Array(spec.m * spec.n), seeded(8), check).ok).toBe(false)
   })
 })
 

@@ -29,8 +29,23 @@ const TOLERANCE_FACTOR = 72
 /** A uniform [0, 1) source; the hub passes a cryptographic one so clients cannot predict r. */
 export type RandomSource = () => number
 
-/** Verifies that `c` is `a·b` for the unit `spec`. */
-export function verifyMatmul(spec: MatmulSpec, a: Float32Array, b: Float32Array, c: Float32Array, random: RandomSource): Verdict {
+/** How a product is checked: Freivalds' rounds, or recomputing it (cheaper for small tiles; exact, not probabilistic). */
+export type MatmulCheck = 'freivalds' | 'recompute'
+
+/** The cheaper check for a unit: recomputing costs m·n·k multiply-adds, Freivalds' rounds ROUNDS·(mk + kn + mn). */
+export function cheaperCheck({ m, n, k }: Pick<MatmulSpec, 'm' | 'n' | 'k'>): MatmulCheck {
+  return m * n * k <= FREIVALDS_ROUNDS * (m * k + k * n + m * n) ? 'recompute' : 'freivalds'
+}
+
+/** Verifies that `c` is `a·b` for the unit `spec`, by the cheaper check unless `check` says which. */
+export function verifyMatmul(
+  spec: MatmulSpec,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  random: RandomSource,
+  check: MatmulCheck = cheaperCheck(spec),
+): Verdict {
   const { m, n, k } = spec
   if (a.length !== m * k || b.length !== k * n) {
     return { ok: false, reason: `inputs do not match the unit (A ${a.length} elements, B ${b.length}; spec ${m}x${k}, ${k}x${n})` }
@@ -43,6 +58,8 @@ export function verifyMatmul(spec: MatmulSpec, a: Float32Array, b: Float32Array,
       return { ok: false, reason: `output element (${Math.floor(i / n)}, ${i % n}) is ${c[i]}, not a finite number` }
     }
   }
+
+  if (check === 'recompute') return recompute(spec, a, b, c)
 
   let froB2 = 0
   for (let i = 0; i < b.length; i++) froB2 += b[i] * b[i]
@@ -59,7 +76,11 @@ export function verifyMatmul(spec: MatmulSpec, a: Float32Array, b: Float32Array,
   const r = new Float64Array(n)
   const br = new Float64Array(k)
   for (let round = 0; round < FREIVALDS_ROUNDS; round++) {
-    for (let j = 0; j < n; j++) r[j] = random() < 0.5 ? -1 : 1
+    // 32 independent signs from each draw (the source gives 53 random bits; the top 32 are used).
+    for (let j = 0; j < n; j += 32) {
+      const bits = Math.floor(random() * 4294967296)
+      for (let b = 0; b < 32 && j + b < n; b++) r[j + b] = (bits >>> b) & 1 ? -1 : 1
+    }
     for (let p = 0; p < k; p++) {
       let s = 0
       const row = p * n
@@ -78,6 +99,42 @@ export function verifyMatmul(spec: MatmulSpec, a: Float32Array, b: Float32Array,
         return {
           ok: false,
           reason: `row ${i} of the product is wrong: Freivalds round ${round + 1} differs by ${diff.toPrecision(3)} (tolerance ${tol[i].toPrecision(3)})`,
+        }
+      }
+    }
+  }
+  return { ok: true }
+}
+
+/**
+ * Recomputes every element in f64 and compares: |c_ij − s_ij| must stay within max(λ√k, k)·u·Σ_l |a_il·b_lj| + u·|c_ij|
+ * (λ = 9: the probabilistic bound of the module comment, per element; k·u: the worst case of any summation order, which
+ * is the larger one for small k), so a correct f32 result passes and any element off by more is named.
+ */
+function recompute({ m, n, k }: MatmulSpec, a: Float32Array, b: Float32Array, c: Float32Array): Verdict {
+  const factor = Math.max(9 * Math.sqrt(k), k) * U
+  const sum = new Float64Array(n)
+  const abs = new Float64Array(n)
+  for (let i = 0; i < m; i++) {
+    sum.fill(0)
+    abs.fill(0)
+    for (let p = 0; p < k; p++) {
+      const aip = a[i * k + p]
+      const row = p * n
+      for (let j = 0; j < n; j++) {
+        const t = aip * b[row + j]
+        sum[j] += t
+        abs[j] += Math.abs(t)
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      const cij = c[i * n + j]
+      const diff = Math.abs(cij - sum[j])
+      const tol = factor * abs[j] + U * Math.abs(cij) + Number.MIN_VALUE
+      if (!(diff <= tol)) {
+        return {
+          ok: false,
+          reason: `row ${i} of the product is wrong: element (${i}, ${j}) is ${cij.toPrecision(6)}, recomputed ${sum[j].toPrecision(6)} (tolerance ${tol.toPrecision(3)})`,
         }
       }
     }
