@@ -9,7 +9,7 @@ import { DEFAULT_MAX_DEVICE_FLOPS_PER_MS } from './validator.ts'
 import { createLoop, type Loop } from './loop.ts'
 
 export interface CreditResultsOptions {
-  /** Most results credited per pass. @default 256 */
+  /** Most results credited per pass (one ledger transaction: bigger passes write each touched page once). @default 1024 */
   batch?: number
   /** @default Date.now() */
   now?: number
@@ -26,7 +26,7 @@ export interface CreditResultsReturnType {
 /** Credits valid results that have no ledger row yet and completes finished jobs. */
 export async function creditResults(
   store: Store,
-  { batch = 256, now = Date.now(), maxDeviceFlopsPerMs = DEFAULT_MAX_DEVICE_FLOPS_PER_MS }: CreditResultsOptions = {},
+  { batch = 1024, now = Date.now(), maxDeviceFlopsPerMs = DEFAULT_MAX_DEVICE_FLOPS_PER_MS }: CreditResultsOptions = {},
 ): Promise<CreditResultsReturnType> {
   const candidates = await store.uncreditedResults(batch)
   // The hourly cap: what each device earned in the last hour, plus this pass, stays within what its speed allows.

@@ -27,8 +27,13 @@ export interface ValidateResultsOptions {
   getBlob?: (hash: string) => Promise<Uint8Array | undefined>
   /** @default cryptoRandom() */
   random?: () => number
-  /** Most results checked per pass. @default 32 */
+  /**
+   * Most results read per pass. @default 128 (a pass records its verdicts in one transaction: bigger passes write
+   * each touched page once for many results)
+   */
   batch?: number
+  /** A pass stops checking after this long (the rest wait for the next one), so large units keep passes short. @default 50 */
+  budgetMs?: number
   /** @default Date.now */
   now?: () => number
   /**
@@ -48,7 +53,8 @@ const knownAnswers = new Map<string, Uint8Array>()
 const KNOWN_ANSWERS_KEPT = 64
 
 /**
- * Checks up to `batch` returned results and records the verdicts in one transaction; returns how many.
+ * Checks up to `batch` returned results (for at most about `budgetMs`) and records the verdicts in one transaction;
+ * returns how many it checked.
  *
  * Every result first passes the workload's own check (`verify`) and a speed check. Then: a known-answer unit's result
  * must equal the answer the hub computes itself; a late result for a done unit must agree with its canonical result;
@@ -60,7 +66,8 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
   const {
     getBlob = (hash) => store.getBlob(hash),
     random = cryptoRandom(),
-    batch = 32,
+    batch = 128,
+    budgetMs = 50,
     now = Date.now,
     maxFlopsPerMs = DEFAULT_MAX_DEVICE_FLOPS_PER_MS,
   } = options
@@ -69,7 +76,11 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
   const verdicts: ResultVerdict[] = []
   /** Replicas that passed their checks in this batch, by unit. */
   const replicas = new Map<string, { first: PendingResult; results: QuorumCandidate[] }>()
+  const started = performance.now()
+  let checked = 0
   for (const result of pending) {
+    if (checked > 0 && performance.now() - started > budgetMs) break
+    checked++
     const speed = result.costFlops / Math.max(1, result.receivedAt - result.leasedAt)
     const { verdict: own, inputs } = await judge(result, getBlob, random)
     const workload = getWorkload(result.workload)
@@ -128,7 +139,7 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
     }
   }
   await store.recordVerdicts(verdicts, now(), units)
-  return pending.length
+  return checked
 }
 
 /**

@@ -340,6 +340,9 @@ export function quotaOf(defaultQuota: number, shift: number): number {
 /** UTC day number of `now`. */
 const utcDay = (now: number) => Math.floor(now / 86_400_000)
 
+/** With background checkpoints, the WAL's size (in 4 KiB pages) at which the hub's own commit finishes a checkpoint. */
+const WAL_RESTART_PAGES = 16_384
+
 /** Opens (creating if needed) the SQLite store at `file` and runs pending migrations. */
 export function openSqliteStore(file: string): SqliteStore {
   fs.mkdirSync(path.dirname(file), { recursive: true })
@@ -374,7 +377,10 @@ export class SqliteStore implements Store {
     this.#migrate()
     if (file) {
       this.#wal = new WalSync(file)
-      db.pragma('wal_autocheckpoint = 0')
+      // The thread copies pages while the hub keeps writing, so it rarely reaches the log's end, and SQLite starts the
+      // log over only once everything in it is copied: every WAL_RESTART_PAGES the hub's own commit checkpoints the
+      // little that is left (and syncs), which lets the next write start the log from its beginning again.
+      db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`)
       this.#checkpointer = startWalCheckpointer(file, {
         onFailure: (error) => {
           console.warn(`${error instanceof Error ? error.message : String(error)}; SQLite checkpoints in commits again.`)

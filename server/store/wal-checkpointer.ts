@@ -3,7 +3,8 @@
  * into the database file and syncs it; left to SQLite (`wal_autocheckpoint`), it runs inside whichever commit crosses
  * the threshold, on the hub's event loop, and with the hub's random-key indexes (result ids, device keys) that is an
  * fsync every few dozen commits, most of a commit's cost under load. Here a second connection checkpoints in PASSIVE
- * mode (never waiting for, or blocking, the hub's readers and writer) a few times a second. Durability is unchanged:
+ * mode (never waiting for, or blocking, the hub's readers and writer) a few times a second; the hub's connection only
+ * finishes the job now and then, so the log can start over (see WAL_RESTART_PAGES in sqlite.ts). Durability is unchanged:
  * a commit is durable by the WAL (FULL commits sync it), and a checkpoint only moves pages already there.
  */
 import { createRequire } from 'node:module'
