@@ -1,8 +1,8 @@
 /**
- * Result ingest with group commit. Each durable commit costs an fsync (`synchronous=FULL`), so instead of one
- * transaction per result, submissions that arrive together wait in a queue and are written in ONE transaction, flushed
- * on the next turn of the event loop or as soon as the batch is full. Every submitter's promise settles only after
- * the transaction holding its result committed: nothing is acknowledged before it is on disk.
+ * Result ingest with group commit. Each durable commit costs a disk sync, so instead of one transaction per result,
+ * submissions that arrive together wait in a queue and are written in ONE transaction, flushed on the next turn of the
+ * event loop or as soon as the batch is full. Every submitter's promise settles only after the transaction holding its
+ * result committed and is on disk: nothing is acknowledged before.
  */
 import { MeshworkError } from '../protocol/errors.ts'
 import type { BatchItemAck, ResultSubmission, SubmitAck } from '../protocol/schemas.ts'
@@ -12,6 +12,8 @@ import type { ResultInsert, ResultInsertOutcome, Store } from './store/types.ts'
 export interface IngestOptions {
   /** Most results in one transaction. @default 256 */
   maxBatch?: number
+  /** Most transactions at once on a store that runs them on a pool (Postgres). @default 8 */
+  maxConcurrentBatches?: number
   /** Called after each committed batch that stored new results (the hub wakes the validator). */
   onCommit?: () => void
 }
@@ -62,46 +64,60 @@ interface Pending {
 }
 
 /** Creates the ingest queue for a store. */
-export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestOptions = {}): Ingest {
+export function createIngest(store: Store, { maxBatch = 256, maxConcurrentBatches = 8, onCommit }: IngestOptions = {}): Ingest {
   const stats: IngestStats = { submissions: 0, transactions: 0, largestBatch: 0 }
-  let queue: Pending[] = []
+  const queue: Pending[] = []
   let scheduled = false
-  // Batches are written one after another so their order on disk is their order of arrival. A store that commits
-  // inside the call (SQLite) keeps that order by itself: the next batch commits while the previous one's disk sync
-  // runs, and one sync can cover both.
-  let writing: Promise<void> = Promise.resolve()
+  // A store that commits inside the call (SQLite) writes a batch at once: the batches commit in arrival order, the
+  // next one while the previous one's disk sync runs, and one sync can cover both. A store whose transactions run on
+  // a connection pool (Postgres, made for several hubs writing at once: units locked in id order) runs up to
+  // `maxConcurrentBatches` at a time; what arrives meanwhile waits and goes in the next, larger batch.
+  const limit = store.commitsInCallOrder ? Infinity : maxConcurrentBatches
+  const active = new Set<Promise<void>>()
 
-  const writeBatch = (): Promise<void> => {
-    scheduled = false
-    if (queue.length === 0) return writing
-    const batch = queue
-    queue = []
-    const write = async () => {
-      stats.transactions++
-      stats.largestBatch = Math.max(stats.largestBatch, batch.length)
-      try {
-        const outcomes = await store.insertResults(batch.map((p) => p.item))
-        batch.forEach((p, i) => p.resolve(outcomes[i]))
-        if (outcomes.some((o) => o.kind === 'accepted')) onCommit?.()
-      } catch (error) {
-        const failure = new MeshworkError('The hub could not store the result; send it again later.', {
-          code: 'unavailable',
-          cause: error,
-          transient: true,
-        })
-        for (const p of batch) p.reject(failure)
-      }
+  const write = async (batch: Pending[]): Promise<void> => {
+    stats.transactions++
+    stats.largestBatch = Math.max(stats.largestBatch, batch.length)
+    try {
+      const outcomes = await store.insertResults(batch.map((p) => p.item))
+      batch.forEach((p, i) => p.resolve(outcomes[i]))
+      if (outcomes.some((o) => o.kind === 'accepted')) onCommit?.()
+    } catch (error) {
+      const failure = new MeshworkError('The hub could not store the result; send it again later.', {
+        code: 'unavailable',
+        cause: error,
+        transient: true,
+      })
+      for (const p of batch) p.reject(failure)
     }
-    const written = store.commitsInCallOrder ? write() : writing.then(write)
-    writing = Promise.all([writing, written]).then(() => undefined)
-    return writing
+  }
+
+  const writeBatch = (): void => {
+    scheduled = false
+    while (queue.length > 0 && active.size < limit) {
+      const batch = queue.splice(0, maxBatch)
+      const written: Promise<void> = write(batch).finally(() => {
+        active.delete(written)
+        writeBatch()
+      })
+      active.add(written)
+    }
+  }
+
+  /** Writes what is queued and waits until nothing is queued or being written. */
+  const flush = async (): Promise<void> => {
+    writeBatch()
+    while (active.size > 0) {
+      await Promise.all(active)
+      writeBatch()
+    }
   }
 
   const enqueue = (item: ResultInsert): Promise<ResultInsertOutcome> =>
     new Promise((resolve, reject) => {
       queue.push({ item, resolve, reject })
       stats.submissions++
-      if (queue.length >= maxBatch) void writeBatch()
+      if (queue.length >= maxBatch) writeBatch()
       else if (!scheduled) {
         scheduled = true
         setImmediate(writeBatch)
@@ -141,7 +157,7 @@ export function createIngest(store: Store, { maxBatch = 256, onCommit }: IngestO
 
   return {
     stats,
-    flush: () => writeBatch(),
+    flush,
     submit,
     async submitBatch({ deviceId, submissions, now = Date.now() }) {
       // Every result is queued in this turn of the event loop, so they share one transaction.
