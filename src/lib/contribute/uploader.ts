@@ -161,9 +161,13 @@ export class Uploader {
     for (const [i, answer] of answers.entries()) {
       const entry = batch[i]
       if (!entry || answer.resultId !== entry.resultId) continue
-      if (answer.ok) await this.#acked(entry)
-      else if (!outcome.failed) outcome = await this.#refused(entry, new MeshworkError(answer.message, { code: answer.code as ErrorCode }))
-      else await markOutboxAttempt(entry.resultId, answer.message)
+      if (answer.ok) {
+        await this.#acked(entry)
+        continue
+      }
+      // The hub refuses single results of a batch only for good (a failure to store fails the whole request).
+      const refused = await this.#refused(entry, new MeshworkError(answer.message, { code: answer.code as ErrorCode }))
+      if (refused.failed && !outcome.failed) outcome = refused
     }
     return outcome
   }
