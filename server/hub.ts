@@ -277,9 +277,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
             ? createAdaptorServer({ fetch: app.fetch, createServer: createHttpsServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } })
             : createAdaptorServer({ fetch: app.fetch })
         ) as Server
-        // Idle keep-alive connections stay open a minute (Node's default is 5 s): a volunteer uploads and leases every
-        // few seconds, and a server closing a connection just as the client reuses it makes the client's POST fail.
-        s.keepAliveTimeout = 65_000
         server = s
         if (p2pOptions) {
           const { iceServers: _iceServers, ...peerOptions } = p2pOptions
