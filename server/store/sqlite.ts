@@ -370,7 +370,7 @@ export class SqliteStore implements Store {
   constructor(db: Database.Database, { file }: SqliteStoreOptions = {}) {
     this.#db = db
     db.pragma('journal_mode = WAL')
-    // FULL: a commit is on disk before it returns, so nothing the hub acknowledged is lost in a power cut.
+    // Commits do not wait for the disk; what the hub acknowledges is synced before it is (see #durable).
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')

@@ -5,7 +5,8 @@
  * fsync every few dozen commits, most of a commit's cost under load. Here a second connection checkpoints in PASSIVE
  * mode (never waiting for, or blocking, the hub's readers and writer) a few times a second; the hub's connection only
  * finishes the job now and then, so the log can start over (see WAL_RESTART_PAGES in sqlite.ts). Durability is unchanged:
- * a commit is durable by the WAL (FULL commits sync it), and a checkpoint only moves pages already there.
+ * a commit is durable by the WAL (acknowledged writes sync it, see wal-sync.ts), and a checkpoint only moves pages
+ * already there.
  */
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'

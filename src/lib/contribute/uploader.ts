@@ -1,13 +1,12 @@
 /**
  * Drains the outbox: uploads the waiting results (several in one request when more than one waits), deletes each only
  * after the hub acknowledges it (the hub acknowledges only after its own commit), and retries failures with
- * exponential backoff. It wakes at once when the browser comes
- * back online. A permanent rejection (4xx) is kept in the outbox with its error, never silently dropped, unless the
- * hub says the result can never be accepted.
+ * exponential backoff. It wakes at once when the browser comes back online. A permanent rejection (4xx) is kept in the
+ * outbox with its error, never silently dropped, unless the hub says the result can never be accepted.
  */
 import { MAX_BATCH_RESULTS, MAX_RESULT_BODY_BYTES, MeshworkError, type ErrorCode } from '../../../protocol/index.ts'
 import type { HubClient } from '../hub/client.ts'
-import { countOutbox, deleteOutbox, listOutbox, markOutboxAttempt, outputBytes, type OutboxEntry } from '../storage/index.ts'
+import { countOutbox, deleteOutbox, listOutbox, markOutboxAttempt, outputBytes, outputSize, type OutboxEntry } from '../storage/index.ts'
 
 export interface UploaderOptions {
   /** First retry delay. @default 1000 */
@@ -50,8 +49,6 @@ export function packBatches(entries: OutboxEntry[]): OutboxEntry[][] {
   if (batch.length) batches.push(batch)
   return batches
 }
-
-const outputSize = (entry: Pick<OutboxEntry, 'output'>) => (entry.output instanceof Blob ? entry.output.size : entry.output.byteLength)
 
 export class Uploader {
   readonly #client: HubClient

@@ -116,6 +116,11 @@ export function openMeshworkDB(): Promise<IDBPDatabase<MeshworkDB>> {
   return dbPromise
 }
 
+/** An outbox entry's size in bytes, without reading it. */
+export function outputSize(entry: Pick<OutboxEntry, 'output'>): number {
+  return entry.output instanceof Blob ? entry.output.size : entry.output.byteLength
+}
+
 /** An outbox entry's bytes, read off the main thread when they are a Blob. */
 export async function outputBytes(entry: Pick<OutboxEntry, 'output'>): Promise<Uint8Array> {
   return entry.output instanceof Blob ? new Uint8Array(await entry.output.arrayBuffer()) : entry.output
