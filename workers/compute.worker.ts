@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 /**
  * Module Web Worker entry: exposes the compute runtime through comlink, transferring outputs (and inputs handed back
- * early) instead of copying them.
+ * early) instead of copying them, or wrapping outputs in Blobs when the task asks.
  */
 import '../src/lib/csp.ts'
 import { expose, releaseProxy, transfer, type Remote } from 'comlink'
@@ -15,7 +15,10 @@ const api: ComputeWorkerApi = {
     // The callbacks are comlink proxies: release their ports so long sessions do not leak one per task.
     ;(onProgress as unknown as Remote<unknown>)[releaseProxy]?.()
     ;(onInputsFree as unknown as Remote<unknown> | undefined)?.[releaseProxy]?.()
-    return outcome.ok ? transfer(outcome, [outcome.output.buffer]) : outcome
+    if (!outcome.ok) return outcome
+    // A Blob made here costs the page nothing; a megabyte copied into one on the page's thread is a long task there.
+    if (task.outputAs === 'blob') return { ...outcome, output: new Blob([outcome.output as Uint8Array<ArrayBuffer>]) }
+    return transfer(outcome, [outcome.output.buffer])
   },
   cancel: computeRuntime.cancel,
   setDuty: computeRuntime.setDuty,

@@ -30,10 +30,15 @@ export interface ComputeTask {
    * @default the fastest this engine runs: wasm-relaxed-simd, else wasm-simd, else js
    */
   cpuKernel?: CpuKernel
+  /**
+   * 'blob': the worker wraps the output in a Blob before it returns, so the page gets a handle and never copies the
+   * bytes on its thread (the contribute loop stores the Blob in IndexedDB as it is). @default bytes (a Uint8Array)
+   */
+  outputAs?: 'blob'
 }
 
-export type ComputeOutcome = (
-  | { ok: true; output: Uint8Array; elapsedMs: number; backend: Backend; kernel: CpuKernel | 'webgpu' }
+export type ComputeOutcome<Output extends Uint8Array | Blob = Uint8Array> = (
+  | { ok: true; output: Output; elapsedMs: number; backend: Backend; kernel: CpuKernel | 'webgpu' }
   | { ok: false; code: ErrorCode; message: string }
 ) & {
   /** Set when the worker handed the inputs back through `onInputsFree` (the caller had them before this outcome). */
@@ -49,14 +54,17 @@ export interface GpuProbe {
   reason?: string
 }
 
-/** The API a compute worker exposes through comlink. */
-export interface ComputeWorkerApi {
+/**
+ * The API a compute worker exposes through comlink. The runtime inside it (workers/runtime.ts) always returns bytes
+ * (`ComputeWorkerApi<Uint8Array>`); the worker wraps them in a Blob when the task asks (`outputAs`).
+ */
+export interface ComputeWorkerApi<Output extends Uint8Array | Blob = Uint8Array | Blob> {
   /**
    * Runs one task; `onProgress` (a comlink proxy) receives fractions in [0, 1]. `onInputsFree`, when given, gets the
    * task's input buffers back (transferred) as soon as the kernel reads them no more: right after the WebAssembly
    * kernel copied them into its memory, else when the task ends. WorkerPool.runAcross passes them on to the next part.
    */
-  run(task: ComputeTask, onProgress: (fraction: number) => void, onInputsFree?: (inputs: Uint8Array[]) => void): Promise<ComputeOutcome>
+  run(task: ComputeTask, onProgress: (fraction: number) => void, onInputsFree?: (inputs: Uint8Array[]) => void): Promise<ComputeOutcome<Output>>
   /** Asks a running task to stop at its next check (a few ms). */
   cancel(taskId: string): void
   /**

@@ -213,7 +213,7 @@ function throttleProgress(onProgress: (fraction: number) => void): (fraction: nu
 }
 
 /** The object a compute worker exposes. */
-export const computeRuntime: ComputeWorkerApi = {
+export const computeRuntime: ComputeWorkerApi<Uint8Array> = {
   async run(task, onProgress, onInputsFree) {
     // Hands the inputs back once, as early as the kernel allows, and at the latest when the task ends. The outcome
     // waits until the caller has them, so `inputsFreed` is only claimed for buffers that arrived.

@@ -10,10 +10,10 @@ import type { ComputeWorkerApi } from './protocol.ts'
 let channel: MessageChannel | undefined
 
 /** A fresh channel to the runtime; closed after each test. */
-export function connectRuntime(): Remote<ComputeWorkerApi> {
+export function connectRuntime(): Remote<ComputeWorkerApi<Uint8Array>> {
   channel = new MessageChannel()
   expose(computeRuntime, channel.port1 as unknown as Parameters<typeof expose>[1])
-  return wrap<ComputeWorkerApi>(channel.port2 as unknown as Parameters<typeof wrap>[0])
+  return wrap<ComputeWorkerApi<Uint8Array>>(channel.port2 as unknown as Parameters<typeof wrap>[0])
 }
 
 afterEach(() => {

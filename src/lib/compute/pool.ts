@@ -19,7 +19,7 @@ interface Slot {
 interface Waiting {
   task: ComputeTask
   hooks: RunHooks
-  resolve: (outcome: ComputeOutcome) => void
+  resolve: (outcome: ComputeOutcome<Uint8Array | Blob>) => void
   /** The task's input buffers move to the worker instead of being copied (runAcross's parts). */
   handOver?: boolean
 }
@@ -58,7 +58,7 @@ const defaultFactory: WorkerFactory = () =>
 export class WorkerPool {
   #slots: Slot[] = []
   #queue: Waiting[] = []
-  #running = new Map<string, { slot: Slot; resolve: (o: ComputeOutcome) => void }>()
+  #running = new Map<string, { slot: Slot; resolve: (o: ComputeOutcome<Uint8Array | Blob>) => void }>()
   /** Tasks run by runAcross, so cancel(taskId) reaches every part, started or not. */
   #split = new Map<string, SplitTask>()
   #target = 0
@@ -127,11 +127,13 @@ export class WorkerPool {
   }
 
   /** Runs a task on the next idle worker. Never rejects: failures come back as `{ ok: false }`. */
-  run(task: ComputeTask, hooks: RunHooks = {}): Promise<ComputeOutcome> {
+  run(task: ComputeTask & { outputAs: 'blob' }, hooks?: RunHooks): Promise<ComputeOutcome<Blob>>
+  run(task: ComputeTask, hooks?: RunHooks): Promise<ComputeOutcome>
+  run(task: ComputeTask, hooks: RunHooks = {}): Promise<ComputeOutcome<Uint8Array | Blob>> {
     return this.#enqueue(task, hooks, false)
   }
 
-  #enqueue(task: ComputeTask, hooks: RunHooks, handOver: boolean): Promise<ComputeOutcome> {
+  #enqueue(task: ComputeTask, hooks: RunHooks, handOver: boolean): Promise<ComputeOutcome<Uint8Array | Blob>> {
     return new Promise((resolve) => {
       this.#queue.push({ task, hooks, resolve, handOver })
       this.#dispatch()
@@ -201,7 +203,8 @@ export class WorkerPool {
           handOn(next)
         },
       }
-      const outcome = await this.#enqueue({ ...task, spec: piece.spec, inputs, taskId: group.ids[i] }, partHooks, true)
+      // Parts ask for bytes (no outputAs), which are what join takes.
+      const outcome = (await this.#enqueue({ ...task, outputAs: undefined, spec: piece.spec, inputs, taskId: group.ids[i] }, partHooks, true)) as ComputeOutcome
       // A worker that was stopped (or failed to send them) never handed the buffers back: the parts after it cannot
       // start. Otherwise they arrived before the outcome (the worker waits for that).
       if (!outcome.inputsFreed) handOn(undefined)
@@ -308,7 +311,7 @@ export class WorkerPool {
       const inputsFree = hooks.onInputsFree && proxy(hooks.onInputsFree)
       slot.api
         .run(handOver ? transfer(task, [...new Set(task.inputs.flatMap((input) => (input instanceof Blob ? [] : [input.buffer as ArrayBuffer])))]) : task, progress, inputsFree)
-        .catch((error: unknown): ComputeOutcome => ({ ok: false, code: 'compute_failed', message: String(error) }))
+        .catch((error: unknown): ComputeOutcome<Uint8Array | Blob> => ({ ok: false, code: 'compute_failed', message: String(error) }))
         .then((outcome) => {
           // A terminated task was already resolved by cancelAll/terminate.
           if (this.#running.get(task.taskId)?.slot !== slot) return

@@ -416,14 +416,14 @@ export class Contributor {
       if (t) t.cores = Math.min(pool.size, this.#throttle.workers)
       outcome = await pool.runAcross({ taskId, workload: unit.workload, spec: unit.spec, inputs: bytes, backend }, split, hooks)
     } else {
-      outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
+      outcome = await pool.run({ taskId, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint, outputAs: 'blob' }, hooks)
     }
     if (!outcome.ok && outcome.code === 'compute_failed' && backend === 'webgpu' && this.#running) {
       // The worker already recreated the device once: a GPU that fails twice is not trusted again this session.
       this.#notice = `The GPU failed on unit ${unit.unitId} (${outcome.message}); contributing goes on on the CPU.`
       this.#useCpu()
       backend = 'cpu'
-      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint }, hooks)
+      outcome = await pool.run({ taskId: `${taskId}:cpu`, workload: unit.workload, spec: unit.spec, inputs, inputHashes, backend, checkpoint, outputAs: 'blob' }, hooks)
     }
     if (!outcome.ok) {
       if (outcome.code !== 'cancelled') {
@@ -439,8 +439,9 @@ export class Contributor {
       unitId: unit.unitId,
       jobId: unit.jobId,
       workload: unit.workload,
-      // A Blob: IndexedDB keeps it without cloning the bytes on the main thread (a long task for megabytes).
-      output: new Blob([outcome.output as Uint8Array<ArrayBuffer>]),
+      // A Blob (the worker made it, or a split unit's joined bytes): IndexedDB keeps it without cloning the bytes on the
+      // main thread (a long task for megabytes).
+      output: outcome.output instanceof Blob ? outcome.output : new Blob([outcome.output as Uint8Array<ArrayBuffer>]),
       elapsedMs: outcome.elapsedMs,
       backend: outcome.backend,
       costFlops: unit.costFlops,
