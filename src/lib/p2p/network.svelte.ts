@@ -129,20 +129,24 @@ export class PeerNetwork {
       void this.#receipt(peer.from, hash, peer.bytes.byteLength, unitId)
       return { data, source: 'peer' } as const
     }
-    // A peer that holds it but could not deliver just now (a dial that timed out, a busy sender) is asked again
-    // while it still announces it: the hub's bandwidth is what sharing saves.
-    let first = await fromPeer()
-    for (let retry = 1; !first && retry <= PEER_RETRIES && node?.hasProvider(hash); retry++) {
-      await sleep(PEER_RETRY_MS * retry)
-      first = await fromPeer()
+    // A peer that holds it but could not deliver just now (a dial that timed out, a busy sender, a data channel that
+    // closed mid-transfer) is asked again while it still announces it: the hub's bandwidth is what sharing saves.
+    const fromPeers = async () => {
+      let got = await fromPeer()
+      for (let retry = 1; !got && retry <= PEER_RETRIES && node?.hasProvider(hash); retry++) {
+        await sleep(PEER_RETRY_MS * retry)
+        got = await fromPeer()
+      }
+      return got
     }
+    const first = await fromPeers()
     if (first) return first
     // Nobody holds it. If a peer is already downloading it from the hub, wait for that copy; otherwise claim the
     // download so that peers needing it now wait for ours (the smaller peer id wins a tie).
     // A claimant that stalls or fails twice is not waited for a third time.
     for (let round = 0; node && round < 2 && !(await node.claimDownload(hash)); round++) {
       if (await node.waitForDownload(hash, DOWNLOAD_WAIT_MS)) {
-        const shared = await fromPeer()
+        const shared = await fromPeers()
         if (shared) return shared
       }
     }

@@ -282,16 +282,20 @@ export class PeerNode {
 
   /**
    * Claims the download of `hash` from the hub, so that peers needing it wait for this node instead of downloading it
-   * too. Resolves to false when a peer with a smaller id claimed it as well (it keeps the claim; this one steps back):
-   * claims cross the hub's gossipsub within a round trip, so after CLAIM_SETTLE_MS every claimant agrees on the winner.
+   * too. Resolves to false when a peer is already downloading it (wait for that copy: waitForDownload), or when a peer
+   * with a smaller id claimed it at the same time (it keeps the claim; this one steps back): claims cross the hub's
+   * gossipsub within a round trip, so after CLAIM_SETTLE_MS every claimant agrees on the winner. A node alone claims
+   * too: a peer that joins during the download sees it in this node's announcements and waits for it.
    */
   async claimDownload(hash: string): Promise<boolean> {
-    if (!this.#known.size) return true
+    if (this.#otherFetcher(hash, 'any')) return false
     this.#fetching.add(hash)
     this.announceSoon()
+    if (!this.#known.size) return true
     await new Promise((resolve) => setTimeout(resolve, CLAIM_SETTLE_MS))
-    if (this.#otherFetcher(hash)) {
+    if (this.#otherFetcher(hash, 'smaller id')) {
       this.#fetching.delete(hash)
+      this.announceSoon()
       return false
     }
     return true
@@ -302,11 +306,12 @@ export class PeerNode {
     if (this.#fetching.delete(hash)) this.announceSoon()
   }
 
-  /** A live peer with a smaller id that claimed `hash` and does not hold it yet. */
-  #otherFetcher(hash: string): string | undefined {
+  /** A live peer (any, or one with a smaller id: the tie-break of claims) that claimed `hash` and does not hold it yet. */
+  #otherFetcher(hash: string, which: 'any' | 'smaller id'): string | undefined {
     const now = Date.now()
     for (const [id, p] of this.#known) {
-      if (p.fetching.has(hash) && !p.blobs.has(hash) && id < this.peerId && now - p.seenAt < ANNOUNCE_STALE_MS && !this.#banned.has(id)) return id
+      if (which === 'smaller id' && id >= this.peerId) continue
+      if (p.fetching.has(hash) && !p.blobs.has(hash) && now - p.seenAt < ANNOUNCE_STALE_MS && !this.#banned.has(id)) return id
     }
     return undefined
   }
@@ -316,7 +321,7 @@ export class PeerNode {
    * claimant gives up (its claim disappears) or time runs out.
    */
   async waitForDownload(hash: string, ms: number): Promise<boolean> {
-    return this.#waitUntil(() => (this.#announced(hash) ? true : this.#otherFetcher(hash) ? undefined : false), ms)
+    return this.#waitUntil(() => (this.#announced(hash) ? true : this.#otherFetcher(hash, 'any') ? undefined : false), ms)
   }
 
   async #waitUntil(test: () => boolean | undefined, ms: number): Promise<boolean> {
@@ -360,13 +365,13 @@ export class PeerNode {
   async waitToJoin(hash: string, ms: number): Promise<boolean> {
     const deadline = Date.now() + ms
     for (;;) {
-      if (this.#announced(hash) || this.#otherFetcher(hash)) return true
+      if (this.#announced(hash) || this.#otherFetcher(hash, 'any')) return true
       const left = deadline - Date.now()
       if (this.joined || left <= 0) return false
       const step = this.#firstHeardAt === undefined ? left : Math.min(left, this.#firstHeardAt + JOIN_ANSWER_MS - Date.now())
       // Woken by every announcement and by this node's first one reaching the hub (then the step shortens).
       const heardAt = this.#firstHeardAt
-      await this.#waitUntil(() => (this.#announced(hash) || this.#otherFetcher(hash) || this.#firstHeardAt !== heardAt ? true : undefined), Math.max(step, 1))
+      await this.#waitUntil(() => (this.#announced(hash) || this.#otherFetcher(hash, 'any') || this.#firstHeardAt !== heardAt ? true : undefined), Math.max(step, 1))
     }
   }
 
