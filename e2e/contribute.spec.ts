@@ -34,6 +34,7 @@ test('nothing computes before the click; contributing earns verified credit equa
 
   // Once everything finished uploads and verification, credit is exactly the sum of the verified units' 2·m·n·k.
   await expect.poll(() => count(page, 'count-waiting')).toBe(0)
+  await expect.poll(() => count(page, 'count-checking')).toBe(0)
   await expect
     .poll(async () => {
       const verified = await count(page, 'count-verified')

@@ -78,6 +78,9 @@ export class Contributor {
   #pumpTimer: ReturnType<typeof setTimeout> | undefined
   #summaryTimer: ReturnType<typeof setInterval> | undefined
   #verifyTimer: ReturnType<typeof setTimeout> | undefined
+  /** The summary fetch under way, and whether another was asked for meanwhile (see refreshSummary). */
+  #summaryRun: Promise<void> | undefined
+  #summaryAgain = false
   #leaseBackoff = 1000
   /** Finishing running units before an update: lease nothing, start nothing new. */
   #finishing = false
@@ -226,8 +229,27 @@ export class Contributor {
     this.#pool?.throttle(workers, duty)
   }
 
-  /** Fetches this device's counts and verified credit from the hub. */
-  async refreshSummary(): Promise<void> {
+  /**
+   * Fetches this device's counts and verified credit from the hub. One fetch at a time: a call while one is under way
+   * fetches once more after it. (Each acknowledged result asks for one; concurrent fetches could answer out of order,
+   * and a summary taken before the last upload, arriving last, stayed on the page: one result short, and no result
+   * left "being verified" to look again for.)
+   */
+  refreshSummary(): Promise<void> {
+    if (this.#summaryRun) {
+      this.#summaryAgain = true
+      return this.#summaryRun
+    }
+    this.#summaryRun = (async () => {
+      do {
+        this.#summaryAgain = false
+        await this.#fetchSummary()
+      } while (this.#summaryAgain)
+    })().finally(() => (this.#summaryRun = undefined))
+    return this.#summaryRun
+  }
+
+  async #fetchSummary(): Promise<void> {
     if (!this.#client) return
     try {
       this.#summary = await this.#client.summary()
