@@ -152,7 +152,8 @@ export class Uploader {
         }
         return { failed: false, retryAfterMs: 0 }
       }
-      return this.#refused(batch[0], error)
+      // Transient (or rate limited): every result of the batch waits, each with this attempt recorded.
+      return this.#wait(batch, error)
     }
     let outcome: UploadOutcome = { failed: false, retryAfterMs: 0 }
     for (const [i, answer] of answers.entries()) {
@@ -185,7 +186,13 @@ export class Uploader {
       this.#options.onChange?.({ waiting: await countOutbox(), dropped: { entry, reason: message } })
       return { failed: false, retryAfterMs: 0 }
     }
-    await markOutboxAttempt(entry.resultId, message)
+    return this.#wait([entry], error)
+  }
+
+  /** Records a failed attempt on each entry (they stay in the outbox for the next drain). */
+  async #wait(entries: OutboxEntry[], error: unknown): Promise<UploadOutcome> {
+    const message = error instanceof Error ? error.message : String(error)
+    for (const entry of entries) await markOutboxAttempt(entry.resultId, message)
     return { failed: true, retryAfterMs: error instanceof MeshworkError && error.retryAfterMs ? error.retryAfterMs : 0 }
   }
 }
