@@ -142,7 +142,9 @@ export async function startCluster(): Promise<{ provided: PostgresProvided; stop
       '-t',
       '30',
       '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+      // MESHWORK_PG_OPTIONS: more server options, e.g. "-c shared_preload_libraries=pg_stat_statements" to see where a
+      // bench's statements spend the server's time.
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200 ${process.env.MESHWORK_PG_OPTIONS ?? ''}`.trim(),
       'start',
     ])
     started = true
