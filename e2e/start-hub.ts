@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../server/free-port.ts'
 
 export const OWNER_TOKEN = 'e2e-owner-token-0123456789abcdef'
 
@@ -29,16 +29,6 @@ export interface Hub {
   stop(): Promise<void>
   /** Kills the hub with SIGKILL (a crash: no shutdown code runs) and resolves once the process is gone. */
   kill(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 /** Starts `npm run hub`'s entry point as a child process and waits for /api/v1/health. */

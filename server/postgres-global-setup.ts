@@ -7,10 +7,10 @@
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { TestProject } from 'vitest/node'
+import { freePort } from './free-port.ts'
 
 /** What the tests get: the admin URL of the running cluster, or why there is none. */
 export type PostgresProvided = { url: string } | { error: string }
@@ -36,16 +36,6 @@ export function postgresBinDir(): string | undefined {
     if (fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'pg_ctl'))) return dir
   }
   return undefined
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 /** Postgres refuses to run as root: as root, its programs run as the `postgres` user (which Debian's package creates). */
