@@ -5,8 +5,8 @@ import type { ErrorCode } from '../protocol/index.ts'
 export interface UploadEvent {
   /** Results still waiting for the hub. */
   waiting: number
-  /** A result the hub acknowledged (it is out of the outbox). */
-  acked?: { resultId: string; unitId: string }
+  /** Results the hub acknowledged in one answer (they are out of the outbox). */
+  acked?: { resultId: string; unitId: string }[]
   /** A result the hub will never accept, removed from the outbox, and why. */
   dropped?: { unitId: string; reason: string }
 }

@@ -42,7 +42,7 @@ const api: IoWorkerApi = {
     uploader = new Uploader(new HubClient(key, { baseUrl, partner }), {
       onChange: ({ waiting, acked, dropped }) => {
         const event: UploadEvent = { waiting }
-        if (acked) event.acked = { resultId: acked.resultId, unitId: acked.unitId }
+        if (acked) event.acked = acked.map((a) => ({ resultId: a.resultId, unitId: a.unitId }))
         if (dropped) event.dropped = { unitId: dropped.entry.unitId, reason: dropped.reason }
         void onChange(event)
       },

@@ -13,8 +13,8 @@ export interface UploaderOptions {
   minBackoffMs?: number
   /** Longest retry delay. @default 30000 */
   maxBackoffMs?: number
-  /** Called after each change of the outbox (count) and after each acknowledgement. */
-  onChange?: (event: { waiting: number; acked?: OutboxEntry; dropped?: { entry: OutboxEntry; reason: string } }) => void
+  /** Called after each change of the outbox (count) and after each acknowledgement (of one request's results). */
+  onChange?: (event: { waiting: number; acked?: OutboxEntry[]; dropped?: { entry: OutboxEntry; reason: string } }) => void
 }
 
 interface UploadOutcome {
@@ -131,7 +131,7 @@ export class Uploader {
     } catch (error) {
       return this.#refused(entry, error)
     }
-    await this.#acked(entry)
+    await this.#acked([entry])
     return { failed: false, retryAfterMs: 0 }
   }
 
@@ -156,13 +156,11 @@ export class Uploader {
       return this.#wait(batch, error)
     }
     let outcome: UploadOutcome = { failed: false, retryAfterMs: 0 }
+    const acked = batch.filter((entry, i) => answers[i]?.resultId === entry.resultId && answers[i].ok)
+    if (acked.length) await this.#acked(acked)
     for (const [i, answer] of answers.entries()) {
       const entry = batch[i]
-      if (!entry || answer.resultId !== entry.resultId) continue
-      if (answer.ok) {
-        await this.#acked(entry)
-        continue
-      }
+      if (!entry || answer.resultId !== entry.resultId || answer.ok) continue
       // The hub refuses single results of a batch only for good (a failure to store fails the whole request).
       const refused = await this.#refused(entry, new MeshworkError(answer.message, { code: answer.code as ErrorCode }))
       if (refused.failed && !outcome.failed) outcome = refused
@@ -170,10 +168,11 @@ export class Uploader {
     return outcome
   }
 
-  async #acked(entry: OutboxEntry): Promise<void> {
-    await deleteOutbox(entry.resultId)
+  /** Removes what the hub acknowledged (one request's results) from the outbox, and says so once. */
+  async #acked(entries: OutboxEntry[]): Promise<void> {
+    await deleteOutbox(...entries.map((e) => e.resultId))
     this.#backoff = this.#options.minBackoffMs
-    this.#options.onChange?.({ waiting: await countOutbox(), acked: entry })
+    this.#options.onChange?.({ waiting: await countOutbox(), acked: entries })
   }
 
   /** Handles a refusal of `entry`: a result the hub will never accept is dropped (and reported); otherwise it waits. */
@@ -192,7 +191,7 @@ export class Uploader {
   /** Records a failed attempt on each entry (they stay in the outbox for the next drain). */
   async #wait(entries: OutboxEntry[], error: unknown): Promise<UploadOutcome> {
     const message = error instanceof Error ? error.message : String(error)
-    for (const entry of entries) await markOutboxAttempt(entry.resultId, message)
+    await markOutboxAttempt(entries.map((e) => e.resultId), message)
     return { failed: true, retryAfterMs: error instanceof MeshworkError && error.retryAfterMs ? error.retryAfterMs : 0 }
   }
 }

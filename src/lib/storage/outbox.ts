@@ -20,17 +20,20 @@ export async function countOutbox(): Promise<number> {
   return db.count('outbox')
 }
 
-/** Removes an acknowledged result. */
-export async function deleteOutbox(resultId: string): Promise<void> {
-  const db = await openMeshworkDB()
-  await db.delete('outbox', resultId)
-}
-
-/** Records a failed upload attempt on an entry (if it is still there). */
-export async function markOutboxAttempt(resultId: string, error: string): Promise<void> {
+/** Removes acknowledged results (one transaction for all of them: a batch upload acknowledges up to 64). */
+export async function deleteOutbox(...resultIds: string[]): Promise<void> {
   const db = await openMeshworkDB()
   const tx = db.transaction('outbox', 'readwrite')
-  const entry = await tx.store.get(resultId)
-  if (entry) await tx.store.put({ ...entry, attempts: entry.attempts + 1, lastError: error })
+  await Promise.all([...resultIds.map((id) => tx.store.delete(id)), tx.done])
+}
+
+/** Records a failed upload attempt on each entry that is still there (one transaction for all of them). */
+export async function markOutboxAttempt(resultIds: string[], error: string): Promise<void> {
+  const db = await openMeshworkDB()
+  const tx = db.transaction('outbox', 'readwrite')
+  for (const resultId of resultIds) {
+    const entry = await tx.store.get(resultId)
+    if (entry) await tx.store.put({ ...entry, attempts: entry.attempts + 1, lastError: error })
+  }
   await tx.done
 }
