@@ -231,7 +231,11 @@ async function benchHubOn(
         submitted += done.length
       }
     }
+    const elapsed = () => ((performance.now() - started) / 1000).toFixed(1)
+    // Progress, and where the time goes: results stored (acknowledged) against units verified and credited at the end.
+    const progress = setInterval(() => console.log(`hub (${engine}): ${elapsed()} s, ${submitted} of ${total} results acknowledged`), 5000)
     await Promise.all(keys.map(volunteer))
+    console.log(`hub (${engine}): ${elapsed()} s, every result acknowledged; waiting for verification and credit`)
     // Wait for the validator and credit loops to finish the last results.
     for (const job of created) {
       for (;;) {
@@ -240,6 +244,7 @@ async function benchHubOn(
         await new Promise((r) => setTimeout(r, 250))
       }
     }
+    clearInterval(progress)
     const seconds = (performance.now() - started) / 1000
     const rate = total / seconds
     const mode = single ? ', one result per request' : ''

@@ -3,7 +3,7 @@
  * workload's cost model computed it when the job was split (never what the client claims), and a job whose units are
  * all done is marked done.
  */
-import type { Decision, LedgerAppend, Store } from '../store/types.ts'
+import type { Decision, DeviceCreditWindow, LedgerAppend, Store } from '../store/types.ts'
 import { hourlyCapFlops } from '../verification.ts'
 import { DEFAULT_MAX_DEVICE_FLOPS_PER_MS } from './validator.ts'
 import { createLoop, type Loop } from './loop.ts'
@@ -33,10 +33,11 @@ export async function creditResults(
   const window = new Map<string, { left: number }>()
   const entries: LedgerAppend[] = []
   const decisions: Decision[] = []
+  const earned = candidates.length ? await store.creditSince(candidates.map((c) => c.deviceId), now - 3_600_000) : new Map<string, DeviceCreditWindow>()
   for (const c of candidates) {
     let w = window.get(c.deviceId)
     if (!w) {
-      const { creditFlops, flopsPerMs } = await store.creditSince(c.deviceId, now - 3_600_000)
+      const { creditFlops = 0, flopsPerMs = null } = earned.get(c.deviceId) ?? {}
       w = { left: hourlyCapFlops(flopsPerMs, maxDeviceFlopsPerMs) - creditFlops }
       window.set(c.deviceId, w)
     }

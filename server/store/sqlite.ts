@@ -16,6 +16,7 @@ import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.t
 import { WalSync } from './wal-sync.ts'
 import type {
   CreditCandidate,
+  DeviceCreditWindow,
   CurrentJob,
   DeviceResultRecord,
   DeviceSummary,
@@ -933,13 +934,16 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ at: r.at, deviceId: r.device_id, unitId: r.unit_id, resultId: r.result_id, kind: r.kind, message: r.message }))
   }
 
-  async creditSince(deviceId: string, since: number): Promise<{ creditFlops: number; flopsPerMs: number | null }> {
-    const credit = this.#sql(`SELECT COALESCE(SUM(amount_flops), 0) AS total FROM ledger WHERE device_id = ? AND kind = 'compute' AND created_at >= ?`).get(
-      deviceId,
-      since,
-    ) as { total: number }
-    const speed = this.#sql('SELECT flops_per_ms FROM devices WHERE id = ?').get(deviceId) as { flops_per_ms: number | null } | undefined
-    return { creditFlops: credit.total, flopsPerMs: speed?.flops_per_ms ?? null }
+  async creditSince(deviceIds: readonly string[], since: number): Promise<Map<string, DeviceCreditWindow>> {
+    const credit = this.#sql(`SELECT COALESCE(SUM(amount_flops), 0) AS total FROM ledger WHERE device_id = ? AND kind = 'compute' AND created_at >= ?`)
+    const speed = this.#sql('SELECT flops_per_ms FROM devices WHERE id = ?')
+    const out = new Map<string, DeviceCreditWindow>()
+    for (const id of deviceIds) {
+      if (out.has(id)) continue
+      const total = (credit.get(id, since) as { total: number }).total
+      out.set(id, { creditFlops: total, flopsPerMs: (speed.get(id) as { flops_per_ms: number | null } | undefined)?.flops_per_ms ?? null })
+    }
+    return out
   }
 
   async deviceQuota(deviceId: string, now: number, defaultQuota: number): Promise<{ quota: number; leasedToday: number }> {

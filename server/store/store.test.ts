@@ -246,6 +246,27 @@ describe.each(storeKinds)('$kind store: replicas and quorum', ({ open }) => {
     expect(await leaseIds(A + 'x', t0 + 5)).toEqual([other])
   })
 
+  it('keeps the replica rules for leases asked at the same moment (one group of leases on Postgres)', async () => {
+    const { unitIds } = await quorumJob(store, { count: 3 })
+    const t0 = Date.now()
+    const D = 'D'.repeat(43)
+    await store.touchDevice(A, t0, '203.0.113.0/24')
+    await store.touchDevice(B, t0, '203.0.113.0/24')
+    // A asks twice, B shares A's network, C and D are independent: all at once.
+    const asks = [A, A, B, C, D]
+    const leased = await Promise.all(asks.map((deviceId) => leaseIds(deviceId, t0)))
+    const byUnit = new Map(unitIds.map((id) => [id, [] as string[]]))
+    leased.forEach((ids, i) => ids.forEach((id) => byUnit.get(id)!.push(asks[i])))
+    for (const [unit, devices] of byUnit) {
+      // Both replicas went out, to two devices on two networks.
+      expect(devices, unit).toHaveLength(2)
+      expect(new Set(devices).size, unit).toBe(2)
+      expect(devices.includes(A) && devices.includes(B), unit).toBe(false)
+    }
+    expect((await store.counts()).leases).toBe(6)
+    expect(await store.unitStates()).toMatchObject({ unsent: 0, leased: 3 })
+  })
+
   it('issues a replica again when its lease expired', async () => {
     const { unitIds: [unit] } = await quorumJob(store)
     const t0 = Date.now()
@@ -330,7 +351,12 @@ describe.each(storeKinds)('$kind store: replicas and quorum', ({ open }) => {
     await store.insertResults([result(unitIds[1], A, tomorrow + 1)])
     await store.recordVerdicts([{ resultId: `r-A-${unitIds[1]}`, state: 'valid', reason: null, flopsPerMs: 5 }], tomorrow + 2)
     expect(await store.deviceQuota(A, tomorrow, 8)).toEqual({ quota: 8, leasedToday: 1 })
-    expect(await store.creditSince(A, 0)).toEqual({ creditFlops: 0, flopsPerMs: 5 })
+    expect(await store.creditSince([A, 'never-seen'], 0)).toEqual(
+      new Map([
+        [A, { creditFlops: 0, flopsPerMs: 5 }],
+        ['never-seen', { creditFlops: 0, flopsPerMs: null }],
+      ]),
+    )
     expect((await store.getUnit(unitIds[1]))?.state).toBe('done')
   })
 })

@@ -88,6 +88,12 @@ export interface UnitRecord {
   error: string | null
 }
 
+/** What a device earned lately and how fast it is (see Store.creditSince). */
+export interface DeviceCreditWindow {
+  creditFlops: number
+  flopsPerMs: number | null
+}
+
 export interface LeaseUnitsParameters {
   deviceId: string
   max: number
@@ -401,8 +407,11 @@ export interface Store {
   recordDecisions(decisions: Decision[]): Promise<void>
   /** The decision log of one of a device's results (or of all its recent decisions), oldest first. */
   deviceDecisions(deviceId: string, options: { resultId?: string; limit: number }): Promise<Decision[]>
-  /** Compute credit the device's ledger rows added since `since`, and its measured speed (for the hourly cap). */
-  creditSince(deviceId: string, since: number): Promise<{ creditFlops: number; flopsPerMs: number | null }>
+  /**
+   * For each device: compute credit its ledger rows added since `since`, and its measured speed (for the hourly cap).
+   * One call for a whole credit pass (a call per device was a round trip each).
+   */
+  creditSince(deviceIds: readonly string[], since: number): Promise<Map<string, DeviceCreditWindow>>
   /** The device's daily quota and how many units it leased today (UTC). */
   deviceQuota(deviceId: string, now: number, defaultQuota: number): Promise<{ quota: number; leasedToday: number }>
 
