@@ -1241,6 +1241,8 @@ export class PostgresStore implements Store {
       const changedStreaks = new Map<string, { deviceId: string; workload: string; version: number }>()
       const pendingUnits = new Set<string>()
       const touched = new Set<string>()
+      /** Units done in this transaction: their state is final, nothing to settle (as SQLite's recordVerdicts). */
+      const finished = new Set<string>()
       for (const v of verdicts) {
         const r = results.get(v.resultId)
         // As SQLite's UPDATE ... WHERE state = 'returned': a judged result keeps its first verdict. A result another
@@ -1286,6 +1288,7 @@ export class PostgresStore implements Store {
             unit.state = 'done'
             unit.canonical_result = v.resultId
             changedUnits.add(unit.id)
+            finished.add(unit.id)
           }
         } else if (v.state === 'invalid') {
           streaks.set(key, 0)
@@ -1310,10 +1313,16 @@ export class PostgresStore implements Store {
         const unit = unitRows.get(u.unitId)
         const open = unit !== undefined && unit.state !== 'done'
         if (u.canonicalResultId) {
-          if (open) Object.assign(unit, { state: 'done', canonical_result: u.canonicalResultId })
+          if (open) {
+            Object.assign(unit, { state: 'done', canonical_result: u.canonicalResultId })
+            finished.add(u.unitId)
+          }
           log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
         } else if (u.error) {
-          if (open) Object.assign(unit, { state: 'done', error: u.error })
+          if (open) {
+            Object.assign(unit, { state: 'done', error: u.error })
+            finished.add(u.unitId)
+          }
           log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
         } else if (u.wanted) {
           if (open) unit.wanted = u.wanted
@@ -1364,7 +1373,8 @@ export class PostgresStore implements Store {
         )
       }
       await this.#insertDecisions(c, log)
-      if (touched.size > 0) await this.#query(c, SETTLE_UNITS, [[...touched]])
+      const unsettled = [...touched].filter((id) => !finished.has(id))
+      if (unsettled.length > 0) await this.#query(c, SETTLE_UNITS, [unsettled])
       if (pendingUnits.size > 0) {
         // Two hubs' validators may each have decided a unit on replicas the other had not yet recorded (both saw fewer
         // than the unit wants, or one decided without the other's). SQLite's single validator never leaves a unit with
