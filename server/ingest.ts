@@ -7,7 +7,7 @@
 import { MeshworkError } from '../protocol/errors.ts'
 import type { BatchItemAck, ResultSubmission, SubmitAck } from '../protocol/schemas.ts'
 import { getWorkload } from '../workloads/registry.ts'
-import type { ResultInsert, ResultInsertOutcome, Store } from './store/types.ts'
+import type { ResultInsert, ResultInsertOutcome, Store, UnitRecord } from './store/types.ts'
 
 export interface IngestOptions {
   /** Most results in one transaction. @default 256 */
@@ -124,10 +124,13 @@ export function createIngest(store: Store, { maxBatch = 256, maxConcurrentBatche
       }
     })
 
-  const submit = async ({ deviceId, submission, output, now = Date.now() }: SubmitResultParameters): Promise<SubmitAck> => {
-    // The unit's spec never changes, so its expected output size can be checked before the transaction.
-    const unit = await store.getUnit(submission.unitId)
+  /** Checks a result against its unit (`undefined`: no such unit), then queues it; resolves with its acknowledgement. */
+  const accept = async (
+    unit: UnitRecord | undefined,
+    { deviceId, submission, output, now = Date.now() }: SubmitResultParameters,
+  ): Promise<SubmitAck> => {
     if (!unit) throw new MeshworkError(`Unit ${submission.unitId} does not exist.`, { code: 'not_found' })
+    // The unit's spec never changes, so its expected output size can be checked before the transaction.
     const workload = getWorkload(unit.workload)
     if (!workload) {
       throw new MeshworkError(`Unit ${unit.id} belongs to workload "${unit.workload}", which this hub no longer runs.`, {
@@ -158,10 +161,16 @@ export function createIngest(store: Store, { maxBatch = 256, maxConcurrentBatche
   return {
     stats,
     flush,
-    submit,
+    async submit(params) {
+      return accept(await store.getUnit(params.submission.unitId), params)
+    },
     async submitBatch({ deviceId, submissions, now = Date.now() }) {
-      // Every result is queued in this turn of the event loop, so they share one transaction.
-      const settled = await Promise.allSettled(submissions.map(({ submission, output }) => submit({ deviceId, submission, output, now })))
+      // The batch's units in one call; then every result is queued in one turn of the event loop, so they share one
+      // transaction.
+      const units = await store.getUnits(submissions.map((s) => s.submission.unitId))
+      const settled = await Promise.allSettled(
+        submissions.map(({ submission, output }) => accept(units.get(submission.unitId), { deviceId, submission, output, now })),
+      )
       const failure = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof MeshworkError && !s.reason.transient))
       if (failure) throw (failure as PromiseRejectedResult).reason
       return settled.map((s, i): BatchItemAck => {

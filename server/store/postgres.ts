@@ -911,6 +911,14 @@ export class PostgresStore implements Store {
     return row && toUnit(row)
   }
 
+  async getUnits(ids: readonly string[]): Promise<Map<string, UnitRecord>> {
+    if (ids.length === 0) return new Map()
+    const rows = await this.#rows<UnitRow>(this.#pool, `SELECT ${UNIT_COLUMNS} FROM units u JOIN jobs j ON j.id = u.job_id WHERE u.id = ANY($1::text[])`, [
+      [...new Set(ids)],
+    ])
+    return new Map(rows.map((row) => [row.id, toUnit(row)]))
+  }
+
   async jobOutputs(jobId: string): Promise<(Uint8Array | undefined)[]> {
     const rows = await this.#rows<{ idx: number; output: Buffer | null }>(
       this.#pool,

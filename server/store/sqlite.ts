@@ -598,6 +598,15 @@ export class SqliteStore implements Store {
     return row && toUnit(row)
   }
 
+  async getUnits(ids: readonly string[]): Promise<Map<string, UnitRecord>> {
+    const units = new Map<string, UnitRecord>()
+    for (const id of ids) {
+      const unit = units.has(id) ? undefined : await this.getUnit(id)
+      if (unit) units.set(id, unit)
+    }
+    return units
+  }
+
   async jobOutputs(jobId: string): Promise<(Uint8Array | undefined)[]> {
     const rows = this.#sql(
         `SELECT u.idx, r.output FROM units u LEFT JOIN results r ON r.id = u.canonical_result

@@ -71,6 +71,10 @@ describe.each(storeKinds)('$kind store: a unit from lease to credit', ({ open })
     const units = await leaseWork(store, { deviceId: A, max: 16, backends: ['cpu'], leaseMs: LEASE_MS })
     expect(units.map((u) => u.unitId)).toEqual([0, 1, 2, 3].map((i) => `${created.id}-${i}`))
     expect((await store.getUnit(units[0].unitId))?.state).toBe('leased')
+    // Several at once: unknown ids are left out, a repeated id comes once.
+    const some = await store.getUnits([units[1].unitId, 'no-such-unit', units[0].unitId, units[1].unitId])
+    expect(new Set(some.keys())).toEqual(new Set([units[0].unitId, units[1].unitId]))
+    expect(some.get(units[1].unitId)).toEqual(await store.getUnit(units[1].unitId))
 
     for (const unit of units.slice(0, 3)) {
       expect(await submit(A, unit, await correctOutput(unit))).toMatchObject({ state: 'returned', duplicate: false })

@@ -376,6 +376,8 @@ export interface Store {
   /** The oldest open job (the one `leaseUnits` takes units from first), or undefined when every job is done. */
   currentJob(): Promise<CurrentJob | undefined>
   getUnit(id: string): Promise<UnitRecord | undefined>
+  /** Several units in one call (a batch of results checks its units with one round trip); unknown ids are left out. */
+  getUnits(ids: readonly string[]): Promise<Map<string, UnitRecord>>
   /** The canonical output of each unit of a job, by unit index; undefined where a unit is not done. */
   jobOutputs(jobId: string): Promise<(Uint8Array | undefined)[]>
 
