@@ -186,6 +186,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const blobs = createBlobCache(store)
     const validator = createValidatorLoop(store, {
       intervalMs: loopIntervalMs,
+      // A pass on a pooled store (Postgres) is several round trips, each waiting on this busy event loop: bigger passes
+      // spread them over more results. SQLite's pass is one synchronous transaction, kept short.
+      ...(store.commitsInCallOrder ? {} : { batch: 512 }),
       getBlob: (hash) => blobs.get(hash),
       maxFlopsPerMs: verification.maxDeviceFlopsPerMs,
       onWork: () => credit.wake(),
