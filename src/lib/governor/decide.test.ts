@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decide, initialState, type GovernorPolicy, type GovernorState, type Readings } from './decide.ts'
+import { decide, initialState, pendingDueAt, type GovernorPolicy, type GovernorState, type Readings } from './decide.ts'
 
 const policy: GovernorPolicy = {
   active: { workers: 1, duty: 0.5 },
@@ -19,6 +19,18 @@ function run(steps: Omit<Readings, 'idle'>[], idle = true, p = policy) {
 }
 
 describe('decide', () => {
+  it('says when a pending change is due: the pause grace after a stricter condition starts, the resume grace after a looser one', () => {
+    expect(pendingDueAt(initialState, policy)).toBeUndefined()
+    const critical = decide({ now: 1000, idle: true, pressure: 'critical' }, policy, initialState).state
+    expect(pendingDueAt(critical, policy)).toBe(1750)
+    // At that moment the pause takes effect and nothing is pending any more.
+    const paused = decide({ now: 1750, idle: true, pressure: 'critical' }, policy, critical).state
+    expect(paused.level).toBe('pause')
+    expect(pendingDueAt(paused, policy)).toBeUndefined()
+    const nominal = decide({ now: 2000, idle: true, pressure: 'nominal' }, policy, paused).state
+    expect(pendingDueAt(nominal, policy)).toBe(7000)
+  })
+
   it('uses the idle limits while idle and the active limits while the person uses the computer', () => {
     expect(decide({ now: 0, idle: true }, policy, initialState).decision).toMatchObject({ workers: 4, duty: 1, reason: 'Running: computer idle' })
     expect(decide({ now: 0, idle: false }, policy, initialState).decision).toMatchObject({

@@ -95,6 +95,16 @@ export function restriction(readings: Readings, policy: GovernorPolicy): { level
   return { level: 'run', reason: '' }
 }
 
+/**
+ * When the pending change of `state` takes effect if its condition still holds then (the clock of `readings.now`), or
+ * undefined when none is pending: the governor looks again at that moment rather than at its next tick.
+ */
+export function pendingDueAt(state: GovernorState, policy: GovernorPolicy): number | undefined {
+  if (!state.pending) return undefined
+  const stricter = rank[state.pending.level] > rank[state.level]
+  return state.pending.since + (stricter ? (policy.pauseGraceMs ?? 500) : (policy.resumeGraceMs ?? 5000))
+}
+
 /** One step of the governor: the decision for `readings.now`, and the state for the next call. */
 export function decide(readings: Readings, policy: GovernorPolicy, state: GovernorState): { decision: Decision; state: GovernorState } {
   const pauseGrace = policy.pauseGraceMs ?? 500

@@ -9,7 +9,7 @@
  * idle time. A hidden page counts as in use, because the person is then most likely working in another window and the
  * page cannot tell; computing harder while they cannot see Meshwork is what a good citizen avoids.
  */
-import { decide, initialState, type BatteryReading, type Decision, type GovernorPolicy, type GovernorState, type PressureState } from './decide.ts'
+import { decide, initialState, pendingDueAt, type BatteryReading, type Decision, type GovernorPolicy, type GovernorState, type PressureState } from './decide.ts'
 import type { Settings } from '../settings.svelte.ts'
 
 /** Battery Status API (not in TypeScript's DOM types: Chromium only). */
@@ -51,6 +51,9 @@ export class Governor {
   #lastInput = 0
   #detector: IdleDetector | undefined
   #timer: ReturnType<typeof setInterval> | undefined
+  /** A look at the moment a pending change's grace period ends (see pendingDueAt), and that moment. */
+  #dueTimer: ReturnType<typeof setTimeout> | undefined
+  #dueAt: number | undefined
   #stop = new AbortController()
 
   readonly #alwaysInUse: boolean
@@ -101,6 +104,9 @@ export class Governor {
   stop(): void {
     clearInterval(this.#timer)
     this.#timer = undefined
+    clearTimeout(this.#dueTimer)
+    this.#dueTimer = undefined
+    this.#dueAt = undefined
     this.#stop.abort()
     this.#stop = new AbortController()
   }
@@ -143,6 +149,14 @@ export class Governor {
       this.#state,
     )
     this.#state = state
+    // A pause takes effect when its grace period ends, not up to a tick later (critical pressure: within a second of
+    // the reading that reported it).
+    const due = pendingDueAt(state, this.#policy())
+    if (due !== this.#dueAt && this.#timer) {
+      clearTimeout(this.#dueTimer)
+      this.#dueAt = due
+      this.#dueTimer = due === undefined ? undefined : setTimeout(() => this.#tick(), Math.max(0, due - now) + 1)
+    }
     const before = this.#decision
     if (before.workers !== decision.workers || before.duty !== decision.duty || before.reason !== decision.reason || before.resumesAt !== decision.resumesAt) {
       this.#decision = decision
