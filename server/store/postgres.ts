@@ -18,8 +18,8 @@
 import pg from 'pg'
 import type {
   CreditCandidate,
-  DeviceCreditWindow,
   CurrentJob,
+  DeviceCreditWindow,
   DeviceResultRecord,
   DeviceSummary,
   JobRecord,
@@ -476,6 +476,15 @@ const RETRY_CODES: ReadonlySet<string> = new Set(['40001', '40P01'])
 /** unique_violation: another hub inserted the same key in the same instant; the retry sees its row. */
 const UNIQUE_VIOLATION = '23505'
 
+/** Whether attempt `attempt`, which failed with `error`, is run again (`retryUnique`: after a unique violation too). */
+function tryAgain(error: unknown, attempt: number, retryUnique = false): boolean {
+  const code = sqlState(error)
+  return attempt < MAX_ATTEMPTS && code !== undefined && (RETRY_CODES.has(code) || (retryUnique && code === UNIQUE_VIOLATION))
+}
+
+/** A short random pause before the next attempt, longer after each failure. */
+const pauseBeforeAttempt = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt))
+
 /**
  * Counts (bigint) and timestamps (bigint ms) come back as numbers: every value here is far below 2^53. SUMs of
  * bigints are numeric; they are cast in SQL where they occur.
@@ -706,13 +715,11 @@ export class PostgresStore implements Store {
           // The connection is unusable: the pool must not hand it out again.
           broken = rollbackError as Error
         }
-        const code = sqlState(error)
-        const retry = code !== undefined && (RETRY_CODES.has(code) || (retryUnique && code === UNIQUE_VIOLATION))
-        if (!retry || attempt >= MAX_ATTEMPTS || broken) throw error
+        if (!tryAgain(error, attempt, retryUnique) || broken) throw error
       } finally {
         client.release(broken)
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt))
+      await pauseBeforeAttempt(attempt)
     }
   }
 
@@ -976,8 +983,7 @@ export class PostgresStore implements Store {
   async #leaseGroup(group: WaitingLease[]): Promise<void> {
     // In device id order: two hubs' groups lock their devices' rows in one order, so they never wait on each other in
     // a cycle.
-    const order = group.map((_, i) => i).sort((a, b) => (group[a].params.deviceId < group[b].params.deviceId ? -1 : group[a].params.deviceId > group[b].params.deviceId ? 1 : 0))
-    const requests = order.map((i) => group[i])
+    const requests = [...group].sort((a, b) => (a.params.deviceId < b.params.deviceId ? -1 : a.params.deviceId > b.params.deviceId ? 1 : 0))
     const draws: number[] = []
     let drawn = 0
     for (const r of requests) {
@@ -1016,10 +1022,9 @@ export class PostgresStore implements Store {
       try {
         return await this.#rows<R>(this.#pool, text, values)
       } catch (error) {
-        const code = sqlState(error)
-        if (code === undefined || !RETRY_CODES.has(code) || attempt >= MAX_ATTEMPTS) throw error
+        if (!tryAgain(error, attempt)) throw error
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt))
+      await pauseBeforeAttempt(attempt)
     }
   }
 
@@ -1033,7 +1038,6 @@ export class PostgresStore implements Store {
     const [row] = await this.#transaction((c) => this.#rows<{ n: number }>(c, 'SELECT meshwork_expire_leases($1) AS n', [now]), { synchronous: false })
     return row.n
   }
-
 
   async insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]> {
     if (items.length === 0) return []

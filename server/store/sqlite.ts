@@ -16,8 +16,8 @@ import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.t
 import { WalSync } from './wal-sync.ts'
 import type {
   CreditCandidate,
-  DeviceCreditWindow,
   CurrentJob,
+  DeviceCreditWindow,
   DeviceResultRecord,
   DeviceSummary,
   JobRecord,
@@ -600,8 +600,8 @@ export class SqliteStore implements Store {
 
   async getUnits(ids: readonly string[]): Promise<Map<string, UnitRecord>> {
     const units = new Map<string, UnitRecord>()
-    for (const id of ids) {
-      const unit = units.has(id) ? undefined : await this.getUnit(id)
+    for (const id of new Set(ids)) {
+      const unit = await this.getUnit(id)
       if (unit) units.set(id, unit)
     }
     return units

@@ -100,25 +100,25 @@ export function restriction(readings: Readings, policy: GovernorPolicy): { level
  * undefined when none is pending: the governor looks again at that moment rather than at its next tick.
  */
 export function pendingDueAt(state: GovernorState, policy: GovernorPolicy): number | undefined {
-  if (!state.pending) return undefined
-  const stricter = rank[state.pending.level] > rank[state.level]
-  return state.pending.since + (stricter ? (policy.pauseGraceMs ?? 500) : (policy.resumeGraceMs ?? 5000))
+  return state.pending && state.pending.since + graceMs(state.level, state.pending.level, policy)
+}
+
+/** How long the condition for moving from level `from` to `to` must hold: the pause grace if stricter, else the resume grace. */
+function graceMs(from: Level, to: Level, policy: GovernorPolicy): number {
+  return rank[to] > rank[from] ? (policy.pauseGraceMs ?? 500) : (policy.resumeGraceMs ?? 5000)
 }
 
 /** One step of the governor: the decision for `readings.now`, and the state for the next call. */
 export function decide(readings: Readings, policy: GovernorPolicy, state: GovernorState): { decision: Decision; state: GovernorState } {
-  const pauseGrace = policy.pauseGraceMs ?? 500
-  const resumeGrace = policy.resumeGraceMs ?? 5000
   const want = restriction(readings, policy)
   let next: GovernorState
   if (want.level === state.level) {
     // Same level (perhaps a new reason, such as battery then pressure): no wait.
     next = { level: state.level, reason: want.reason }
   } else {
-    const stricter = rank[want.level] > rank[state.level]
     // The pending change keeps its clock only while the same level is wanted; a relapse restarts it.
     const since = state.pending?.level === want.level ? state.pending.since : readings.now
-    const grace = readings.settling ? 0 : stricter ? pauseGrace : resumeGrace
+    const grace = readings.settling ? 0 : graceMs(state.level, want.level, policy)
     next =
       readings.now - since >= grace
         ? { level: want.level, reason: want.reason }
@@ -146,7 +146,7 @@ export function decide(readings: Readings, policy: GovernorPolicy, state: Govern
   }
   const decision: Decision = { workers, duty, level: next.level, reason }
   const pending = next.pending
-  if (pending && rank[pending.level] < rank[next.level]) decision.resumesAt = pending.since + resumeGrace
+  if (pending && rank[pending.level] < rank[next.level]) decision.resumesAt = pending.since + graceMs(next.level, pending.level, policy)
   return { decision, state: next }
 }
 
