@@ -111,8 +111,9 @@ INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms,
 UPDATE leases l SET state = 'returned' FROM results r
   WHERE r.unit_id = ANY (${ids(v)}) AND l.unit_id = r.unit_id AND l.device_id = r.device_id AND l.state != 'returned';
 SELECT meshwork_settle_units(${ids(v)});
-INSERT INTO devices (id, first_seen, last_seen) SELECT device_id, MIN(received_at), MAX(received_at) FROM results
-  WHERE unit_id = ANY (${ids(v)}) GROUP BY device_id ORDER BY device_id
+INSERT INTO devices (id, first_seen, last_seen) SELECT * FROM (SELECT device_id, MIN(received_at), MAX(received_at) FROM results
+    WHERE unit_id = ANY (${ids(v)}) GROUP BY device_id ORDER BY device_id) AS t (id, first_seen, last_seen)
+  WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = t.id AND d.last_seen >= t.last_seen - 60000)
   ON CONFLICT (id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, excluded.last_seen);
 COMMIT;
 `

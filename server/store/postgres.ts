@@ -460,6 +460,12 @@ const MIGRATION_LOCK = 0x6d657368 // "mesh"
 /** A job with at least this many units refreshes the planner's statistics of the units table. */
 const ANALYZE_AFTER_UNITS = 1000
 
+/**
+ * How stale a device's last_seen may be before storing its results writes it again: the hub writes it on a request at
+ * most once a minute too (hub.ts, DEVICE_TOUCH_INTERVAL_MS). Nothing decides on it; it tells an operator who is active.
+ */
+const LAST_SEEN_SLACK_MS = 60_000
+
 /** Most lease requests in one group (see #startLeases). */
 const MAX_LEASE_GROUP = 32
 
@@ -1154,7 +1160,8 @@ export class PostgresStore implements Store {
         // waiting on the event loop while this transaction holds its units' locks: the results (outputs as binary
         // parameters of one multi-row INSERT, 8 per row: at most 8,191 rows a statement, far above the ingest's batches
         // of 256); the device's lease (even an expired one: a late result for an open unit counts) now has its result;
-        // the devices' last request.
+        // the devices' last request, unless their rows say they were seen within LAST_SEEN_SLACK_MS (read without a
+        // lock: the rows of devices leasing or being judged are locked by those transactions, and an upsert would wait).
         const n = accepted.length * 8
         await this.#query(
           c,
@@ -1165,7 +1172,8 @@ export class PostgresStore implements Store {
              UPDATE leases l SET state = 'returned' FROM unnest($${n + 1}::text[], $${n + 2}::text[]) AS p (unit_id, device_id)
              WHERE l.unit_id = p.unit_id AND l.device_id = p.device_id AND l.state != 'returned'
            )
-           INSERT INTO devices (id, first_seen, last_seen) SELECT * FROM unnest($${n + 3}::text[], $${n + 4}::bigint[], $${n + 5}::bigint[])
+           INSERT INTO devices (id, first_seen, last_seen) SELECT * FROM unnest($${n + 3}::text[], $${n + 4}::bigint[], $${n + 5}::bigint[]) AS t (id, first_seen, last_seen)
+           WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = t.id AND d.last_seen >= t.last_seen - ${LAST_SEEN_SLACK_MS})
            ON CONFLICT (id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, excluded.last_seen)`,
           [
             ...accepted.flatMap((a) => [a.resultId, a.unitId, a.deviceId, asBuffer(a.output), a.backend, a.elapsedMs, a.receivedAt, a.partner ?? null]),

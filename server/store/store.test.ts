@@ -6,6 +6,7 @@
  */
 import path from 'node:path'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bytesToF32, f32ToBytes } from '../../protocol/encoding.ts'
 import type { LeasedUnit } from '../../protocol/schemas.ts'
@@ -514,6 +515,48 @@ describe.each(storeKinds)('$kind store: two hubs on one database', ({ open }) =>
     expect(outcomes.filter((o) => o.kind !== 'accepted')).toEqual([])
     expect((await store.counts()).results).toBe(48)
     expect(await store.unitStates()).toEqual({ unsent: 0, leased: 0, returned: 16, done: 0 })
+  })
+})
+
+describe('Postgres store: row locks', () => {
+  it("stores a recently seen device's results without waiting for its row, which a lease or a verdict may hold", async () => {
+    const database = await freshPostgresDatabase()
+    const pgStore = await openPostgresStore(database.url, { maxConnections: 4 })
+    const holder = new pg.Client({ connectionString: database.url })
+    await holder.connect()
+    try {
+      const created = await job({ m: 32, n: 16, k: 16, tile: 16 }, 1, pgStore)
+      const t0 = Date.now()
+      await pgStore.touchDevice(A, t0)
+      const [u0, u1] = await pgStore.leaseUnits({ deviceId: A, max: 2, now: t0, deadline: t0 + 3 * LEASE_MS })
+      expect(created.units.total).toBe(2)
+      const item = (unitId: string, receivedAt: number) => ({
+        resultId: `r-${unitId}`,
+        unitId,
+        deviceId: A,
+        output: new Uint8Array(16 * 16 * 4),
+        backend: 'cpu' as const,
+        elapsedMs: 1,
+        receivedAt,
+      })
+      // Another transaction holds A's row, as a lease group or a verdict transaction does while it runs.
+      await holder.query('BEGIN')
+      await holder.query('SELECT 1 FROM devices WHERE id = $1 FOR UPDATE', [A])
+      const stored = pgStore.insertResults([item(u0.id, t0 + 1_000)])
+      const waited = new Promise((resolve) => setTimeout(() => resolve('waited for the row'), 5_000))
+      expect(await Promise.race([stored, waited])).toEqual([{ kind: 'accepted', state: 'returned' }])
+      await holder.query('ROLLBACK')
+      const [{ last_seen: seen }] = await database.query<{ last_seen: string }>('SELECT last_seen FROM devices WHERE id = $1', [A])
+      expect(Number(seen)).toBe(t0)
+      // Seen over a minute ago: storing its results writes it again.
+      expect(await pgStore.insertResults([item(u1.id, t0 + 61_000)])).toEqual([{ kind: 'accepted', state: 'returned' }])
+      const [{ last_seen: later }] = await database.query<{ last_seen: string }>('SELECT last_seen FROM devices WHERE id = $1', [A])
+      expect(Number(later)).toBe(t0 + 61_000)
+    } finally {
+      await holder.end()
+      await pgStore.close()
+      await database.drop()
+    }
   })
 })
 
