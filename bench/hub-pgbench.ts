@@ -17,7 +17,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { postgresBinDir } from '../server/postgres-global-setup.ts'
-import { SESSION_OPTIONS } from '../server/store/postgres.ts'
+import { LAST_SEEN_SLACK_MS, SESSION_OPTIONS } from '../server/store/postgres.ts'
 
 /** Devices in one lease group (the store's MAX_LEASE_GROUP) and units per device (the bench's volunteers ask for 16). */
 const GROUP = 32
@@ -32,11 +32,17 @@ export interface WriteCounts {
   walBytes: number
 }
 
-function psqlOf(url: string) {
-  const bin = postgresBinDir()!
+/** psql's and pgbench's options for reaching the server at `url` as its superuser. */
+export function connectionArgs(url: string): string[] {
   const u = new URL(url)
+  return ['-h', u.hostname, '-p', u.port, '-U', 'postgres']
+}
+
+/** Runs SQL with psql on the `postgres` database at `url`, stopping at the first error; returns its unaligned output. */
+export function psqlOf(url: string): (sql: string) => string {
+  const bin = postgresBinDir()!
   return (sql: string) =>
-    execFileSync(path.join(bin, 'psql'), ['-h', u.hostname, '-p', u.port, '-U', 'postgres', '-d', 'postgres', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+    execFileSync(path.join(bin, 'psql'), [...connectionArgs(url), '-d', 'postgres', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -79,7 +85,6 @@ export function pgbenchHubTransactions(
   serverCpu: () => number,
 ): { units: number; cpuMsPerUnit: number; writes: ReturnType<typeof writesPerUnit> } {
   const bin = postgresBinDir()!
-  const u = new URL(url)
   const psql = psqlOf(url)
   // A job of unsent units like the hub's (the same spec and inputs), and pgbench's devices, each client with its own
   // GROUP of them (a hub runs one lease group at a time, so its groups never wait on each other's device rows).
@@ -113,7 +118,7 @@ UPDATE leases l SET state = 'returned' FROM results r
 SELECT meshwork_settle_units(${ids(v)});
 INSERT INTO devices (id, first_seen, last_seen) SELECT * FROM (SELECT device_id, MIN(received_at), MAX(received_at) FROM results
     WHERE unit_id = ANY (${ids(v)}) GROUP BY device_id ORDER BY device_id) AS t (id, first_seen, last_seen)
-  WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = t.id AND d.last_seen >= t.last_seen - 60000)
+  WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = t.id AND d.last_seen >= t.last_seen - ${LAST_SEEN_SLACK_MS})
   ON CONFLICT (id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, excluded.last_seen);
 COMMIT;
 `
@@ -174,7 +179,7 @@ WITH done AS (
     const cpuBefore = serverCpu()
     const out = execFileSync(
       path.join(bin, 'pgbench'),
-      ['-h', u.hostname, '-p', u.port, '-U', 'postgres', '-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, 'postgres'],
+      [...connectionArgs(url), '-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, 'postgres'],
       // The hub's session settings (JIT off: the lease pick's estimated cost would have every pick compiled).
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGOPTIONS: SESSION_OPTIONS } },
     )

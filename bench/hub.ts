@@ -17,7 +17,7 @@ import path from 'node:path'
 import { postgresBinDir, startCluster } from '../server/postgres-global-setup.ts'
 import { DEFAULT_MAX_CONNECTIONS } from '../server/store/postgres.ts'
 import { quantile, row, type BenchRow } from './stats.ts'
-import { pgbenchHubTransactions, tableWrites, writesPerUnit, type WriteCounts } from './hub-pgbench.ts'
+import { connectionArgs, pgbenchHubTransactions, psqlOf, tableWrites, writesPerUnit, type WriteCounts } from './hub-pgbench.ts'
 
 export interface HubBenchOptions {
   volunteers: number
@@ -43,8 +43,8 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
   const uploads = process.env.BENCH_HUB_UPLOADS
   const rows: BenchRow[] = []
   if (engines !== 'postgres') {
-    if (uploads !== 'single') rows.push(...(await benchHubOn(options, 'SQLite')).rows)
-    if (uploads !== 'batch') rows.push(...(await benchHubOn(options, 'SQLite', { single: true })).rows)
+    if (uploads !== 'single') rows.push(...(await benchHubOn(options, 'SQLite')))
+    if (uploads !== 'batch') rows.push(...(await benchHubOn(options, 'SQLite', { single: true })))
   }
   if (engines === 'sqlite') return rows
   const cluster = await startCluster()
@@ -61,19 +61,19 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
     const serverCpu = clusterCpu(admin)
     let cpuBefore = 0
     let writesBefore: WriteCounts | undefined
-    const { rows: pg } = await benchHubOn(options, 'Postgres', {
+    const pg = await benchHubOn(options, 'Postgres', {
       databaseUrl: admin,
       onClockStart: () => {
         writesBefore = tableWrites(admin)
         cpuBefore = serverCpu()
       },
       onClockStop: (units) => {
+        // The server's CPU per unit: on this machine the hub and its volunteers take CPU from the server that pgbench
+        // has to itself, so next to the rates this compares what each unit costs the server.
         hubCpuMs = ((serverCpu() - cpuBefore) * 1000) / units
         hubWrites = writesPerUnit(writesBefore!, tableWrites(admin), units)
       },
     })
-    // The server's CPU per unit: on this machine the hub and its volunteers take CPU from the server that pgbench has
-    // to itself, so next to the rates this compares what each unit costs the server.
     const same = pgbenchHubTransactions(admin, serverCpu)
     printWrites(hubWrites!, same.writes)
     const tps = pgbenchUnits(admin)
@@ -114,13 +114,7 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
  * reading function, from the postmaster's /proc entries (Linux).
  */
 function clusterCpu(url: string): () => number {
-  const bin = postgresBinDir()!
-  const u = new URL(url)
-  const checkpointer = execFileSync(
-    path.join(bin, 'psql'),
-    ['-h', u.hostname, '-p', u.port, '-U', 'postgres', '-d', 'postgres', '-At', '-c', "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'"],
-    { encoding: 'utf8' },
-  ).trim()
+  const checkpointer = psqlOf(url)("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").trim()
   // /proc/<pid>/stat after the command name: state is field 0, ppid 1, utime 11, stime 12, cutime 13, cstime 14.
   const stat = (pid: string) => {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -169,9 +163,7 @@ const BATCH = 16
  */
 export function pgbenchUnits(url: string, batch = 1, serverCpu?: () => number): { units: number; cpuMsPerUnit: number } {
   const bin = postgresBinDir()!
-  const u = new URL(url)
-  const args = ['-h', u.hostname, '-p', u.port, '-U', 'postgres']
-  const psql = (sql: string) => execFileSync(path.join(bin, 'psql'), [...args, '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'postgres', '-c', sql], { stdio: 'pipe' })
+  const psql = psqlOf(url)
   psql(`DROP TABLE IF EXISTS b_units, b_leases, b_results, b_ledger;
     CREATE TABLE b_units (id bigint PRIMARY KEY, job_seq int NOT NULL DEFAULT 1, state text NOT NULL, lease_device text, deadline bigint, attempts int NOT NULL DEFAULT 0);
     CREATE INDEX b_units_unsent ON b_units (job_seq, id) WHERE state = 'unsent';
@@ -218,7 +210,7 @@ COMMIT;
   )
   const run = (clients: number) => {
     const cpuBefore = serverCpu?.() ?? 0
-    const out = execFileSync(path.join(bin, 'pgbench'), [...args, '-n', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, 'postgres'], {
+    const out = execFileSync(path.join(bin, 'pgbench'), [...connectionArgs(url), '-n', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, 'postgres'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -252,7 +244,7 @@ async function benchHubOn(
     /** Called when the clock stops, with the units done: every one is verified and credited (the hub is still up). */
     onClockStop?: (units: number) => void
   } = {},
-): Promise<{ rows: BenchRow[]; units: number }> {
+): Promise<BenchRow[]> {
   const tile = 16
   const side = Math.sqrt(units) * tile
   // Rate limits off: all simulated volunteers share one loopback network, and this measures the hub's throughput.
@@ -356,14 +348,13 @@ async function benchHubOn(
     const rate = total / seconds
     const mode = single ? ', one result per request' : ''
     console.log(`hub (${engine}${mode}): ${total} units in ${jobs} jobs (${submitted} submitted) by ${volunteers} volunteers in ${seconds.toFixed(2)} s; ${retries} requests tried again`)
-    const rows = [
+    return [
       row(`hub end-to-end units/s (${volunteers} volunteers, ${engine}, durable acks${mode})`, rate, 'units/s'),
       row(`hub ${engine}${mode} lease latency p50`, quantile(leaseMs, 0.5), 'ms'),
       row(`hub ${engine}${mode} lease latency p99`, quantile(leaseMs, 0.99), 'ms'),
       row(`hub ${engine}${mode} ${single ? 'submit' : 'batch submit'} latency p50`, quantile(submitMs, 0.5), 'ms'),
       row(`hub ${engine}${mode} ${single ? 'submit' : 'batch submit'} latency p99`, quantile(submitMs, 0.99), 'ms'),
     ]
-    return { rows, units: total }
   } finally {
     await hub.stop()
   }
