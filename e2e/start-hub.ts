@@ -24,6 +24,8 @@ export const DEFAULT_DEMO: DemoParams = { m: 768, n: 768, k: 1024, tile: 256 }
 
 export interface Hub {
   url: string
+  /** The hub process's id (the hub bench reads its CPU time). */
+  pid: number
   /** Calls the job-owner API with the test's token. */
   owner(path: string, init?: RequestInit): Promise<Response>
   stop(): Promise<void>
@@ -86,6 +88,7 @@ export async function startHub(
   })
   return {
     url,
+    pid: child.pid!,
     owner: (path, init = {}) =>
       fetch(`${url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${OWNER_TOKEN}`, ...(init.headers ?? {}) } }),
     async kill() {
