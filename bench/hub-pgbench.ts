@@ -88,8 +88,8 @@ export function pgbenchHubTransactions(
   const psql = psqlOf(url)
   // A job of unsent units like the hub's (the same spec and inputs), and pgbench's devices, each client with its own
   // GROUP of them (a hub runs one lease group at a time, so its groups never wait on each other's device rows).
-  psql(`INSERT INTO jobs (id, workload, version, label, state, params, created_at)
-      SELECT 'pgbench', workload, version, 'pgbench', 'open', params, 0 FROM jobs ORDER BY seq LIMIT 1;
+  psql(`INSERT INTO jobs (id, workload, version, label, state, params, created_at, unit_count)
+      SELECT 'pgbench', workload, version, 'pgbench', 'open', params, 0, 200000 FROM jobs ORDER BY seq LIMIT 1;
     INSERT INTO units (id, job_id, job_seq, idx, state, cost_flops, spec, inputs, quorum, wanted, max_results, known_answer)
       SELECT 'pgbench-' || g, 'pgbench', (SELECT seq FROM jobs WHERE id = 'pgbench'), g, 'unsent', u.cost_flops, u.spec, u.inputs,
         u.quorum, u.wanted, u.max_results, u.known_answer

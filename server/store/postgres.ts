@@ -452,6 +452,27 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX results_uncredited;
   CREATE INDEX results_uncredited ON results (validated_at, seq) WHERE state = 'valid' AND credited_at IS NULL;
   `,
+  // 6: a job's progress (GET /jobs/:id, polled by owners' dashboards) counted its units by state with a scan of every
+  // unit of every job (100-200 ms a call in the hub bench, and growing with the database's history). A job's unit count
+  // is fixed when it is created, so it is kept on the job; only its units not yet done are counted (units_open) and
+  // those with an error (units_error, rare), and done is the rest.
+  /* sql */ `
+  ALTER TABLE jobs ADD COLUMN unit_count integer;
+  UPDATE jobs j SET unit_count = (SELECT COUNT(*) FROM units u WHERE u.job_id = j.id);
+  ALTER TABLE jobs ALTER COLUMN unit_count SET NOT NULL;
+  CREATE INDEX units_error ON units (job_id) WHERE error IS NOT NULL;
+  `,
+  // 7: the validator's read of the oldest results waiting. The planner's statistics lag the number waiting (it took
+  // 10,000 to 20,000 waiting in the hub bench for 140 to 310), so it chose to read every waiting result through a bitmap
+  // and sort them for the first 512: each pass cost more the further the validator fell behind (250 ms to 1 s a pass,
+  // one pass a second while uploads ran). Without bitmap scans, the plan left is the walk of results_returned in
+  // order, which stops at the limit whatever the backlog.
+  /* sql */ `
+  CREATE FUNCTION meshwork_pending_results(p_limit integer) RETURNS SETOF text LANGUAGE sql STABLE
+    SET enable_bitmapscan = off AS $fn$
+    SELECT id FROM results WHERE state = 'returned' AND NOT checked ORDER BY received_at, seq LIMIT p_limit
+  $fn$;
+  `,
 ]
 
 /** Key of the advisory lock taken while migrating, so two hubs starting at once do not both migrate. */
@@ -521,6 +542,7 @@ interface JobRow {
   demo: boolean
   created_at: number
   completed_at: number | null
+  unit_count: number
 }
 
 interface UnitRow {
@@ -859,9 +881,9 @@ export class PostgresStore implements Store {
     await this.#transaction(async (c) => {
       const [{ seq }] = await this.#rows<{ seq: number }>(
         c,
-        `INSERT INTO jobs (id, workload, version, label, state, params, demo, created_at)
-         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7) RETURNING seq`,
-        [job.id, job.workload, job.version, job.label, JSON.stringify(job.params), job.demo, job.createdAt],
+        `INSERT INTO jobs (id, workload, version, label, state, params, demo, created_at, unit_count)
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8) RETURNING seq`,
+        [job.id, job.workload, job.version, job.label, JSON.stringify(job.params), job.demo, job.createdAt, units.length],
       )
       // All units in one statement (a job may have 16,384).
       await this.#query(
@@ -904,21 +926,26 @@ export class PostgresStore implements Store {
   async #jobs(where: string, params: unknown[], tail = ''): Promise<JobRecord[]> {
     const rows = await this.#rows<JobRow>(
       this.#pool,
-      `SELECT id, workload, version, label, state, params, demo, created_at, completed_at FROM jobs ${where} ${tail}`,
+      `SELECT id, workload, version, label, state, params, demo, created_at, completed_at, unit_count FROM jobs ${where} ${tail}`,
       params,
     )
     if (rows.length === 0) return []
-    const counts = new Map<string, UnitCounts>(rows.map((r) => [r.id, emptyCounts()]))
-    const countRows = await this.#rows<{ job_id: string; state: UnitState; n: number; errors: number }>(
+    // Done is what is left of the job's units (migration 6): the walk covers only its open units and its errors.
+    const counts = new Map<string, UnitCounts>(rows.map((r) => [r.id, { ...emptyCounts(), total: r.unit_count, done: r.unit_count }]))
+    const countRows = await this.#rows<{ job_id: string; state: UnitState | null; n: number }>(
       this.#pool,
-      'SELECT job_id, state, COUNT(*) AS n, COUNT(error) AS errors FROM units WHERE job_id = ANY($1::text[]) GROUP BY job_id, state',
+      `SELECT job_id, state, COUNT(*) AS n FROM units WHERE job_id = ANY($1::text[]) AND state != 'done' GROUP BY job_id, state
+       UNION ALL SELECT job_id, NULL, COUNT(*) FROM units WHERE job_id = ANY($1::text[]) AND error IS NOT NULL GROUP BY job_id`,
       [rows.map((r) => r.id)],
     )
     for (const c of countRows) {
       const counts1 = counts.get(c.job_id)!
-      counts1[c.state] += c.n
-      counts1.total += c.n
-      counts1.error += c.errors
+      if (c.state === null) {
+        counts1.error += c.n
+      } else {
+        counts1[c.state] += c.n
+        counts1.done -= c.n
+      }
     }
     return rows.map((r) => ({
       id: r.id,
@@ -1213,12 +1240,13 @@ export class PostgresStore implements Store {
       leased_at: number | null
     }>(
       this.#pool,
-      `SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
+      `WITH picked AS MATERIALIZED (SELECT meshwork_pending_results($1) AS id)
+       SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
               u.wanted, u.max_results, u.known_answer, c.output AS canonical,
               (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
-       FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
+       FROM picked JOIN results r ON r.id = picked.id JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
        LEFT JOIN results c ON c.id = u.canonical_result
-       WHERE r.state = 'returned' AND NOT r.checked ORDER BY r.received_at, r.seq LIMIT $1`,
+       ORDER BY r.received_at, r.seq`,
       [Math.max(0, Math.floor(limit))],
     )
     return rows.map((r) => ({

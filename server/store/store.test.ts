@@ -581,6 +581,80 @@ describe('Postgres store: schema', () => {
   })
 })
 
+describe("Postgres store: the validator's read (schema 7)", () => {
+  it('walks the waiting results in order and stops at its limit, even when the statistics say few wait', async () => {
+    const database = await freshPostgresDatabase()
+    await (await openPostgresStore(database.url, { maxConnections: 2 })).close() // migrated
+    const client = new pg.Client({ connectionString: database.url })
+    await client.connect()
+    try {
+      // Statistics taken when 100 of 20,100 results waited; then 10,000 more arrive (autovacuum kept out of it), as
+      // when uploads outrun the validator between two automatic ANALYZEs. Arrival times are out of the table's physical
+      // order (on a busy table a row lands wherever there is room).
+      const SCRAMBLE = 30_103
+      const receivedAt = (g: number) => (g * 7919) % SCRAMBLE
+      const insert = (from: number, to: number, state: string) =>
+        client.query(`INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at)
+          SELECT 'r' || g, 'u' || g, 'd', '${state}', decode(repeat('5a', 1024), 'hex'), 'cpu', 1, (g * 7919) % ${SCRAMBLE}
+          FROM generate_series(${from}, ${to}) AS g`)
+      await client.query('ALTER TABLE results SET (autovacuum_enabled = false)')
+      await insert(1, 20_000, 'valid')
+      await insert(20_001, 20_100, 'returned')
+      await client.query('ANALYZE results')
+      await insert(20_101, 30_100, 'returned')
+
+      const plans: string[] = []
+      client.on('notice', (notice) => plans.push(notice.message ?? ''))
+      await client.query(`LOAD 'auto_explain'`)
+      for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_analyze = on', 'log_level = notice']) {
+        await client.query(`SET auto_explain.${setting}`)
+      }
+      // The control: planned as a plain query, the stale statistics choose to read every waiting result and sort.
+      await client.query(`SELECT id FROM results WHERE state = 'returned' AND NOT checked ORDER BY received_at, seq LIMIT 512`)
+      expect(plans.pop()).toMatch(/Bitmap Heap Scan on results .*actual .* rows=10100 loops/)
+      const ids = (await client.query<{ id: string }>('SELECT meshwork_pending_results(512) AS id')).rows.map((r) => r.id)
+      const oldest = Array.from({ length: 10_100 }, (_, i) => 20_001 + i).sort((a, b) => receivedAt(a) - receivedAt(b) || a - b)
+      expect(ids).toEqual(oldest.slice(0, 512).map((g) => `r${g}`))
+      // The function's own plan (its SET clause rules bitmap scans out, whatever the estimates).
+      const walk = plans.find((p) => p.includes('ORDER BY received_at, seq LIMIT p_limit'))
+      expect(walk).toMatch(/Index Scan using results_returned on results .*actual .* rows=512 loops/)
+      expect(walk).not.toMatch(/Bitmap/)
+    } finally {
+      await client.end()
+      await database.drop()
+    }
+  })
+})
+
+describe('Postgres store: job progress (schema 6)', () => {
+  it("counts the units of jobs made before schema 6 (a job's unit count is filled in), and of new ones", async () => {
+    const database = await freshPostgresDatabase()
+    try {
+      // A hub database at schema 5 with a job of three units: one done, one done with an error, one leased.
+      await database.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())')
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 5).entries()) {
+        await database.query(sql)
+        await database.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1])
+      }
+      await database.query(`INSERT INTO jobs (id, workload, version, state, params, created_at) VALUES ('j0', 'matmul', 1, 'open', '{}', 1)`)
+      await database.query(`INSERT INTO units (id, job_id, job_seq, idx, state, cost_flops, spec, inputs, error)
+        SELECT 'u' || i, 'j0', (SELECT seq FROM jobs), i, s, 1000, '{}', '[]', e
+        FROM (VALUES (0, 'done', NULL), (1, 'done', 'no 2 of its 2 results agreed'), (2, 'leased', NULL)) AS v (i, s, e)`)
+
+      store = await openPostgresStore(database.url)
+      expect((await store.getJob('j0'))?.units).toEqual({ total: 3, unsent: 0, leased: 1, returned: 0, done: 2, error: 1 })
+      const created = await createJob(store, { request: { workload: 'matmul', params: { m: 32, n: 32, k: 32, tile: 16, inputs: { kind: 'random', seed: 1 } } } })
+      expect((await store.listJobs(10)).map((j) => [j.id, j.units])).toEqual([
+        [created.id, { total: 4, unsent: 4, leased: 0, returned: 0, done: 0, error: 0 }],
+        ['j0', { total: 3, unsent: 0, leased: 1, returned: 0, done: 2, error: 1 }],
+      ])
+      await store.close()
+    } finally {
+      await database.drop()
+    }
+  })
+})
+
 describe('DATABASE_URL', () => {
   it('selects Postgres for a postgres URL and keeps SQLite in DATA_DIR otherwise', async () => {
     const database = await freshPostgresDatabase()
