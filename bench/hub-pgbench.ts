@@ -13,7 +13,7 @@
  * bytes, and the bench prints them per unit for the hub's run and for pgbench's, side by side.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { postgresBinDir } from '../server/postgres-global-setup.ts'
@@ -193,6 +193,10 @@ WITH done AS (
   }
   // Each client runs its rounds one after the other, as the hub runs one lease group, one validator pass and one credit
   // pass at a time (its ingest runs several); the better of two client counts counts.
-  const [a, b] = [run(2), run(4)]
-  return a.units >= b.units ? a : b
+  try {
+    const [a, b] = [run(2), run(4)]
+    return a.units >= b.units ? a : b
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }

@@ -11,7 +11,7 @@ import { bytesToF32, f32ToBytes } from '../protocol/encoding.ts'
 import { matmulRows } from '../workloads/matmul/kernel-cpu.ts'
 import { startHub } from '../e2e/start-hub.ts'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import path from 'node:path'
 import { postgresBinDir, startCluster } from '../server/postgres-global-setup.ts'
@@ -191,7 +191,8 @@ export function pgbenchUnits(url: string, batch = 1, serverCpu?: () => number): 
     CREATE TABLE b_results (id uuid PRIMARY KEY, unit_id bigint NOT NULL, device_id text NOT NULL, state text NOT NULL, output bytea NOT NULL, received_at bigint NOT NULL);
     CREATE TABLE b_ledger (seq bigserial PRIMARY KEY, device_id text NOT NULL, result_id uuid UNIQUE, amount double precision NOT NULL, created_at bigint NOT NULL);
     INSERT INTO b_units (id, state) SELECT g, 'unsent' FROM generate_series(1, ${batch > 1 ? 2_000_000 : 200_000}) g; ANALYZE b_units;`)
-  const script = path.join(mkdtempSync(path.join(tmpdir(), 'meshwork-pgbench-')), 'unit.sql')
+  const dir = mkdtempSync(path.join(tmpdir(), 'meshwork-pgbench-'))
+  const script = path.join(dir, 'unit.sql')
   // Batched: one statement per transaction does for `batch` units what the single-unit script does for one (CTEs; the
   // leased ids travel to the result transaction as an array, as the hub's volunteer returns the units it leased).
   const batchedScript = `\\set dev random(1, 1000)
@@ -242,9 +243,13 @@ COMMIT;
   }
   // As many clients as the hub's pool, and 10 (the pool's size before, and pgbench's best on 2 cores): the row takes
   // the better of the two, so a bigger pool cannot flatter the ratio by slowing pgbench down.
-  if (DEFAULT_MAX_CONNECTIONS === 10) return run(10)
-  const [a, b] = [run(10), run(DEFAULT_MAX_CONNECTIONS)]
-  return a.units >= b.units ? a : b
+  try {
+    if (DEFAULT_MAX_CONNECTIONS === 10) return run(10)
+    const [a, b] = [run(10), run(DEFAULT_MAX_CONNECTIONS)]
+    return a.units >= b.units ? a : b
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 async function benchHubOn(

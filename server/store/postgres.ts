@@ -462,17 +462,6 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ALTER COLUMN unit_count SET NOT NULL;
   CREATE INDEX units_error ON units (job_id) WHERE error IS NOT NULL;
   `,
-  // 7: the validator's read of the oldest results waiting. The planner's statistics lag the number waiting (it took
-  // 10,000 to 20,000 waiting in the hub bench for 140 to 310), so it chose to read every waiting result through a bitmap
-  // and sort them for the first 512: each pass cost more the further the validator fell behind (250 ms to 1 s a pass,
-  // one pass a second while uploads ran). Without bitmap scans, the plan left is the walk of results_returned in
-  // order, which stops at the limit whatever the backlog.
-  /* sql */ `
-  CREATE FUNCTION meshwork_pending_results(p_limit integer) RETURNS SETOF text LANGUAGE sql STABLE
-    SET enable_bitmapscan = off AS $fn$
-    SELECT id FROM results WHERE state = 'returned' AND NOT checked ORDER BY received_at, seq LIMIT p_limit
-  $fn$;
-  `,
 ]
 
 /** Key of the advisory lock taken while migrating, so two hubs starting at once do not both migrate. */
@@ -1240,13 +1229,12 @@ export class PostgresStore implements Store {
       leased_at: number | null
     }>(
       this.#pool,
-      `WITH picked AS MATERIALIZED (SELECT meshwork_pending_results($1) AS id)
-       SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
+      `SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
               u.wanted, u.max_results, u.known_answer, c.output AS canonical,
               (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
-       FROM picked JOIN results r ON r.id = picked.id JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
+       FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
        LEFT JOIN results c ON c.id = u.canonical_result
-       ORDER BY r.received_at, r.seq`,
+       WHERE r.state = 'returned' AND NOT r.checked ORDER BY r.received_at, r.seq LIMIT $1`,
       [Math.max(0, Math.floor(limit))],
     )
     return rows.map((r) => ({

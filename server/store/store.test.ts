@@ -581,51 +581,6 @@ describe('Postgres store: schema', () => {
   })
 })
 
-describe("Postgres store: the validator's read (schema 7)", () => {
-  it('walks the waiting results in order and stops at its limit, even when the statistics say few wait', async () => {
-    const database = await freshPostgresDatabase()
-    await (await openPostgresStore(database.url, { maxConnections: 2 })).close() // migrated
-    const client = new pg.Client({ connectionString: database.url })
-    await client.connect()
-    try {
-      // Statistics taken when 100 of 20,100 results waited; then 10,000 more arrive (autovacuum kept out of it), as
-      // when uploads outrun the validator between two automatic ANALYZEs. Arrival times are out of the table's physical
-      // order (on a busy table a row lands wherever there is room).
-      const SCRAMBLE = 30_103
-      const receivedAt = (g: number) => (g * 7919) % SCRAMBLE
-      const insert = (from: number, to: number, state: string) =>
-        client.query(`INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at)
-          SELECT 'r' || g, 'u' || g, 'd', '${state}', decode(repeat('5a', 1024), 'hex'), 'cpu', 1, (g * 7919) % ${SCRAMBLE}
-          FROM generate_series(${from}, ${to}) AS g`)
-      await client.query('ALTER TABLE results SET (autovacuum_enabled = false)')
-      await insert(1, 20_000, 'valid')
-      await insert(20_001, 20_100, 'returned')
-      await client.query('ANALYZE results')
-      await insert(20_101, 30_100, 'returned')
-
-      const plans: string[] = []
-      client.on('notice', (notice) => plans.push(notice.message ?? ''))
-      await client.query(`LOAD 'auto_explain'`)
-      for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_analyze = on', 'log_level = notice']) {
-        await client.query(`SET auto_explain.${setting}`)
-      }
-      // The control: planned as a plain query, the stale statistics choose to read every waiting result and sort.
-      await client.query(`SELECT id FROM results WHERE state = 'returned' AND NOT checked ORDER BY received_at, seq LIMIT 512`)
-      expect(plans.pop()).toMatch(/Bitmap Heap Scan on results .*actual .* rows=10100 loops/)
-      const ids = (await client.query<{ id: string }>('SELECT meshwork_pending_results(512) AS id')).rows.map((r) => r.id)
-      const oldest = Array.from({ length: 10_100 }, (_, i) => 20_001 + i).sort((a, b) => receivedAt(a) - receivedAt(b) || a - b)
-      expect(ids).toEqual(oldest.slice(0, 512).map((g) => `r${g}`))
-      // The function's own plan (its SET clause rules bitmap scans out, whatever the estimates).
-      const walk = plans.find((p) => p.includes('ORDER BY received_at, seq LIMIT p_limit'))
-      expect(walk).toMatch(/Index Scan using results_returned on results .*actual .* rows=512 loops/)
-      expect(walk).not.toMatch(/Bitmap/)
-    } finally {
-      await client.end()
-      await database.drop()
-    }
-  })
-})
-
 describe('Postgres store: job progress (schema 6)', () => {
   it("counts the units of jobs made before schema 6 (a job's unit count is filled in), and of new ones", async () => {
     const database = await freshPostgresDatabase()

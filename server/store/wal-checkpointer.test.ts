@@ -3,13 +3,12 @@
  * checkpoints (its threshold is far above what the test writes); the store closes cleanly, twice if asked; and data written before a close is
  * all there after reopening.
  */
-import { mkdtempSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { SqliteStore } from './sqlite.ts'
-import { waitFor } from '../test-helpers.ts'
+import { tempDir, waitFor } from '../test-helpers.ts'
 
 const BLOB_BYTES = 64 * 1024
 const BLOBS = 64
@@ -22,8 +21,15 @@ async function fill(store: SqliteStore) {
 }
 
 describe('WAL checkpoints on a worker thread', () => {
+  let tmp: ReturnType<typeof tempDir> | undefined
+  const databaseFile = () => {
+    tmp = tempDir()
+    return path.join(tmp.dir, 'hub.sqlite')
+  }
+  afterEach(() => tmp?.remove())
+
   it('moves committed pages into the database file without the hub connection checkpointing', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'meshwork-wal-')), 'hub.sqlite')
+    const file = databaseFile()
     const db = new Database(file)
     const store = new SqliteStore(db, { file })
     // The hub's connection checkpoints only every 64 MiB of log (to let the log start over); 4 MiB never reaches that.
@@ -40,7 +46,7 @@ describe('WAL checkpoints on a worker thread', () => {
   })
 
   it('leaves the database file alone without the thread (the control: SQLite checkpoints only when told to)', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'meshwork-wal-')), 'hub.sqlite')
+    const file = databaseFile()
     const db = new Database(file)
     const store = new SqliteStore(db)
     db.pragma('wal_autocheckpoint = 0')
