@@ -116,11 +116,22 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
   }
 }
 
-/** CPU-seconds process `pid` (all its threads) has used so far, from /proc (Linux). */
-function processCpu(pid: number): number {
+/**
+ * The numeric fields of /proc/<pid>/stat after the command name (Linux): state is field 0, ppid 1, utime 11, stime 12,
+ * cutime 13, cstime 14 (times in USER_HZ ticks).
+ */
+function procStat(pid: number | string): number[] {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number)
-  return (f[11] + f[12]) / 100 // utime + stime, in USER_HZ ticks
+  return text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number)
+}
+
+/** USER_HZ: the unit of /proc's CPU times. */
+const TICKS_PER_SECOND = 100
+
+/** CPU-seconds process `pid` (all its threads) has used so far. */
+function processCpu(pid: number): number {
+  const f = procStat(pid)
+  return (f[11] + f[12]) / TICKS_PER_SECOND
 }
 
 /**
@@ -129,32 +140,26 @@ function processCpu(pid: number): number {
  */
 function clusterCpu(url: string): () => number {
   const checkpointer = psqlOf(url)("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").trim()
-  // /proc/<pid>/stat after the command name: state is field 0, ppid 1, utime 11, stime 12, cutime 13, cstime 14.
-  const stat = (pid: string) => {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number)
-  }
-  const postmaster = String(stat(checkpointer)[1])
-  const ticks = 100 // USER_HZ
+  const postmaster = String(procStat(checkpointer)[1])
   return () => {
     // Backends that just ended (pgbench's, when its run returns) count once the postmaster has reaped them.
     execFileSync('sleep', ['0.5'])
     // A backend reaped during the scan has left the scan but reached the postmaster's cutime only after it was read
     // (the hub's idle connections close as a run ends): then the scan is done again.
     for (;;) {
-      const own = stat(postmaster)
+      const own = procStat(postmaster)
       let total = own[11] + own[12] + own[13] + own[14]
       for (const pid of readdirSync('/proc')) {
         if (!/^\d+$/.test(pid)) continue
         try {
-          const f = stat(pid)
+          const f = procStat(pid)
           if (String(f[1]) === postmaster) total += f[11] + f[12]
         } catch {
           // The process ended while being read; its CPU moves to the postmaster's cutime (checked below).
         }
       }
-      const after = stat(postmaster)
-      if (after[13] === own[13] && after[14] === own[14]) return total / ticks
+      const after = procStat(postmaster)
+      if (after[13] === own[13] && after[14] === own[14]) return total / TICKS_PER_SECOND
     }
   }
 }

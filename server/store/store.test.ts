@@ -584,6 +584,7 @@ describe('Postgres store: schema', () => {
 describe('Postgres store: job progress (schema 6)', () => {
   it("counts the units of jobs made before schema 6 (a job's unit count is filled in), and of new ones", async () => {
     const database = await freshPostgresDatabase()
+    let pgStore: Store | undefined
     try {
       // A hub database at schema 5 with a job of three units: one done, one done with an error, one leased.
       await database.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())')
@@ -596,15 +597,15 @@ describe('Postgres store: job progress (schema 6)', () => {
         SELECT 'u' || i, 'j0', (SELECT seq FROM jobs), i, s, 1000, '{}', '[]', e
         FROM (VALUES (0, 'done', NULL), (1, 'done', 'no 2 of its 2 results agreed'), (2, 'leased', NULL)) AS v (i, s, e)`)
 
-      store = await openPostgresStore(database.url)
-      expect((await store.getJob('j0'))?.units).toEqual({ total: 3, unsent: 0, leased: 1, returned: 0, done: 2, error: 1 })
-      const created = await createJob(store, { request: { workload: 'matmul', params: { m: 32, n: 32, k: 32, tile: 16, inputs: { kind: 'random', seed: 1 } } } })
-      expect((await store.listJobs(10)).map((j) => [j.id, j.units])).toEqual([
+      pgStore = await openPostgresStore(database.url)
+      expect((await pgStore.getJob('j0'))?.units).toEqual({ total: 3, unsent: 0, leased: 1, returned: 0, done: 2, error: 1 })
+      const created = await createJob(pgStore, { request: { workload: 'matmul', params: { m: 32, n: 32, k: 32, tile: 16, inputs: { kind: 'random', seed: 1 } } } })
+      expect((await pgStore.listJobs(10)).map((j) => [j.id, j.units])).toEqual([
         [created.id, { total: 4, unsent: 4, leased: 0, returned: 0, done: 0, error: 0 }],
         ['j0', { total: 3, unsent: 0, leased: 1, returned: 0, done: 2, error: 1 }],
       ])
-      await store.close()
     } finally {
+      await pgStore?.close()
       await database.drop()
     }
   })
