@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Address } from 'viem'
-import { freePort } from './start-hub.ts'
+import { freePort } from '../server/free-port.ts'
 
 export interface Chain {
   rpcUrl: string
@@ -12,9 +12,23 @@ export interface Chain {
   stop(): Promise<void>
 }
 
-/** Runs `npm run chain`'s script on a free port, writing chain.json into `dataDir` as a developer's would. */
+/**
+ * Runs `npm run chain`'s script on a free port, writing chain.json into `dataDir` as a developer's would. anvil cannot
+ * say which port it bound, so the port is picked here; if something takes it before anvil binds it, another is tried.
+ */
 export async function startChain(dataDir: string): Promise<Chain> {
-  const port = await freePort()
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startChainOn(dataDir, await freePort())
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof PortTakenError)) throw error
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startChainOn(dataDir: string, port: number): Promise<Chain> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'contracts/chain.ts'], {
     env: { ...process.env, DATA_DIR: dataDir, MESHWORK_CHAIN_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,7 +39,10 @@ export async function startChain(dataDir: string): Promise<Chain> {
   const file = join(dataDir, 'chain.json')
   const deadline = Date.now() + 30_000
   while (!existsSync(file)) {
-    if (child.exitCode !== null) throw new Error(`npm run chain exited with ${child.exitCode}:\n${output}`)
+    if (child.exitCode !== null) {
+      const message = `npm run chain exited with ${child.exitCode}:\n${output}`
+      throw /in use/i.test(output) ? new PortTakenError(message) : new Error(message)
+    }
     if (Date.now() > deadline) throw new Error(`npm run chain wrote no chain.json in 30 s:\n${output}`)
     await new Promise((r) => setTimeout(r, 100))
   }

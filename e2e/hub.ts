@@ -4,7 +4,7 @@
 import { test as base, expect, type CDPSession, type Page } from '@playwright/test'
 import { DEFAULT_DEMO, startHub, type DemoParams, type Hub } from './start-hub.ts'
 
-export { DEFAULT_DEMO, OWNER_TOKEN, freePort, startHub } from './start-hub.ts'
+export { DEFAULT_DEMO, OWNER_TOKEN, startHub } from './start-hub.ts'
 export type { DemoParams, Hub } from './start-hub.ts'
 
 export const test = base.extend<{ hub: Hub; demo: DemoParams; hubEnv: Record<string, string> }>({

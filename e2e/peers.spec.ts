@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from '@playwright/test'
 import { BANDWIDTH_FLOPS_PER_BYTE } from '../protocol/p2p.ts'
-import { count, expect, freePort, setPressure, startHub, test, type Hub } from './hub.ts'
+import { count, expect, setPressure, startHub, test, type Hub } from './hub.ts'
 
 /** 9 units of 256 x 256 x 8192 (1.07 GFLOP each); every unit reads the same 8 MiB column block B₀ of B. */
 const SHARED_JOB = { m: 256 * 9, n: 256, k: 8192, tile: 256 }
@@ -170,13 +170,14 @@ test.describe('peers', () => {
 
 test('when the hub restarts, browsers reconnect to its relay and carry on', async ({ browser }) => {
   test.setTimeout(120_000)
-  const [port, p2pPort] = [await freePort(), await freePort()]
   const { mkdtempSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const { join } = await import('node:path')
   const dir = mkdtempSync(join(tmpdir(), 'meshwork-restart-'))
-  const env = { MESHWORK_P2P_PORT: String(p2pPort) }
-  let hub = await startHub({ m: 512, n: 512, k: 256, tile: 256 }, dir, env, port)
+  let hub = await startHub({ m: 512, n: 512, k: 256, tile: 256 }, dir)
+  // The restarted hub comes back at the same addresses: the HTTP port and its peer listener's port.
+  const port = hub.port
+  const env = { MESHWORK_P2P_PORT: String(hub.p2pPort) }
   try {
     const [a, b] = [await volunteer(browser, hub), await volunteer(browser, hub)]
     await Promise.all([contribute(a), contribute(b)])

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Page } from '@playwright/test'
 import config, { CHROMIUM } from '../playwright.config.ts'
-import { count, expect, freePort, startHub, test, type Hub } from './hub.ts'
+import { count, expect, startHub, test, type Hub } from './hub.ts'
 
 interface Job {
   id: string
@@ -65,8 +65,8 @@ test.describe('offline', () => {
 
   test.beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshwork-pwa-'))
-    port = await freePort()
-    hub = await startHub(demo, dir, { MESHWORK_P2P: 'off' }, port)
+    hub = await startHub(demo, dir, { MESHWORK_P2P: 'off' })
+    port = hub.port
   })
   test.afterEach(async () => {
     await hub.stop()

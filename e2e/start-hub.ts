@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../server/free-port.ts'
 
 export const OWNER_TOKEN = 'e2e-owner-token-0123456789abcdef'
 
@@ -18,12 +17,14 @@ export interface DemoParams {
 }
 
 /** Each unit of the default test job: 256 x 256 tile with k = 1024, i.e. 2·256·256·1024 flops. */
-export { freePort }
-
 export const DEFAULT_DEMO: DemoParams = { m: 768, n: 768, k: 1024, tile: 256 }
 
 export interface Hub {
   url: string
+  /** The port the hub's HTTP server bound (a restart passes it back to come up at the same address). */
+  port: number
+  /** The TCP port of the hub's peer network listener, when it runs one. */
+  p2pPort?: number
   /** The hub process's id (the hub bench reads its CPU time). */
   pid: number
   /** Calls the job-owner API with the test's token. */
@@ -33,16 +34,18 @@ export interface Hub {
   kill(): Promise<void>
 }
 
-/** Starts `npm run hub`'s entry point as a child process and waits for /api/v1/health. */
+/**
+ * Starts `npm run hub`'s entry point as a child process and waits for /api/v1/health. Without a port the hub binds any
+ * free one itself (PORT=0) and the address is read from what it prints: a port picked here and bound later by the child
+ * can be taken in between (a hub's own peer listener, started first on port 0, once took it: EADDRINUSE in CI).
+ */
 export async function startHub(
   demo: DemoParams | Record<string, unknown> = DEFAULT_DEMO,
   dataDir?: string,
   env: Record<string, string> = {},
-  port?: number,
+  port = 0,
 ): Promise<Hub> {
-  port ??= await freePort()
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'meshwork-e2e-'))
-  const url = `http://127.0.0.1:${port}`
   // MESHWORK_HUB_NODE_ARGS: extra Node flags for the hub process (e.g. --cpu-prof to profile it under a bench).
   const nodeArgs = process.env.MESHWORK_HUB_NODE_ARGS?.split(' ').filter(Boolean) ?? []
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
@@ -69,25 +72,31 @@ export async function startHub(
   child.stdout?.on('data', (d) => (output += d))
   child.stderr?.on('data', (d) => (output += d))
   const deadline = Date.now() + 20_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}:\n${output}`)
-    try {
-      if ((await fetch(`${url}/api/v1/health`)).ok) break
-    } catch {
-      // not listening yet
+  const url = await (async () => {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`hub exited with ${child.exitCode}:\n${output}`)
+      const listening = /Meshwork hub listening on (http:\/\/\S+)/.exec(output)?.[1]
+      try {
+        if (listening && (await fetch(`${listening}/api/v1/health`)).ok) return listening
+      } catch {
+        // not answering yet
+      }
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL')
+        throw new Error(`hub did not become healthy in 20 s:\n${output}`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
     }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`hub did not become healthy in 20 s:\n${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  })()
   // A hub that dies under a test or a bench says why (its output is otherwise only read while it starts).
   child.once('exit', (code, signal) => {
     if (code !== 0 && code !== null && signal === null) console.error(`hub at ${url} exited with ${code}:\n${output.slice(-4000)}`)
   })
+  const p2pPort = /^Peer network: .*?\/tcp\/(\d+)/m.exec(output)?.[1]
   return {
     url,
+    port: Number(new URL(url).port),
+    ...(p2pPort ? { p2pPort: Number(p2pPort) } : {}),
     pid: child.pid!,
     owner: (path, init = {}) =>
       fetch(`${url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${OWNER_TOKEN}`, ...(init.headers ?? {}) } }),

@@ -7,12 +7,13 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type LaunchOptions, type Page } from '@playwright/test'
 import type { PartnerReport } from '../protocol/schemas.ts'
 import { startChain } from './chain.ts'
-import { expect, freePort, startHub, test as base, type Hub } from './hub.ts'
+import { expect, startHub, test as base, type Hub } from './hub.ts'
 import { installTestWallet } from './test-wallet.ts'
 
 interface PartnerSite {
@@ -77,7 +78,6 @@ async function startPartnerSite(hubUrl: string): Promise<PartnerSite> {
   </script>
   <script src="${hubUrl}/widget.js" async></script>
 </body></html>`
-  const port = await freePort()
   const server = createServer((request, response) => {
     if (request.url === '/') {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
@@ -86,7 +86,8 @@ async function startPartnerSite(hubUrl: string): Promise<PartnerSite> {
       response.writeHead(404).end()
     }
   })
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
   // localhost and 127.0.0.1 are different sites: the widget is a third-party frame, as on a real partner's page.
   return { url: `http://localhost:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) }
 }

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort, startHub, type Hub } from '../e2e/start-hub.ts'
+import { startHub, type Hub } from '../e2e/start-hub.ts'
 import { tempDir, Volunteer } from './test-helpers.ts'
 
 const LEASE_MS = 4000
@@ -23,8 +23,8 @@ const ENV = { MESHWORK_DEMO: 'off', MESHWORK_LEASE_MS: String(LEASE_MS), MESHWOR
 
 describe('a hub killed with SIGKILL while 100 volunteers submit', () => {
   it('keeps every acknowledged result, credits no unit twice, and re-issues the units leased before the crash', async () => {
-    const port = await freePort()
-    hub = await startHub({}, dir.dir, ENV, port)
+    hub = await startHub({}, dir.dir, ENV)
+    const port = hub.port
     const created = await hub.owner('/jobs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
