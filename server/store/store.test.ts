@@ -364,6 +364,44 @@ describe.each(storeKinds)('$kind store: replicas and quorum', ({ open }) => {
     )
     expect((await store.getUnit(unitIds[1]))?.state).toBe('done')
   })
+
+  it("moves a device's speed, quota and streak by a batch of verdicts as by one verdict after another", async () => {
+    const { unitIds } = await quorumJob(store, { count: 10, quorum: 1 })
+    await quorumJob(store, { count: 3, quorum: 2 })
+    const t0 = Date.now()
+    await store.touchDevice(A, t0)
+    const judge = async (at: number, verdicts: [index: number, state: 'valid' | 'invalid', flopsPerMs?: number][]) => {
+      await store.insertResults(verdicts.map(([i]) => result(unitIds[i], A, at)))
+      await store.recordVerdicts(
+        verdicts.map(([i, state, flopsPerMs]) => ({ resultId: `r-A-${unitIds[i]}`, state, reason: state === 'invalid' ? 'wrong' : null, flopsPerMs })),
+        at + 1,
+      )
+    }
+    const speed = async () => (await store.creditSince([A], 0)).get(A)?.flopsPerMs
+    expect(await leaseIds(A, t0, { max: 10 })).toEqual(unitIds)
+    // Three valid results in one batch: the speed's average takes them in order; the streak is 3.
+    await judge(t0 + 1, [[0, 'valid', 10], [1, 'valid', 20], [2, 'valid', 30]])
+    expect(await speed()).toBeCloseTo(18.1, 9) // 10, then 0.7·10 + 0.3·20 = 13, then 0.7·13 + 0.3·30
+    // A streak of 3 is not over a minimum of 3 (no unit alone), and is over 2 (with random() = 0, always alone).
+    const alone = async (minStreak: number) => {
+      const [unit] = await store.leaseUnits({ deviceId: A, max: 1, now: t0 + 5, deadline: t0 + LEASE_MS, trust: { minStreak, random: () => 0 } })
+      return unit.wanted === 1
+    }
+    expect(await alone(3)).toBe(false)
+    expect(await alone(2)).toBe(true)
+    // Valid, valid, invalid: the speed moves twice, the quota halves once, the streak restarts.
+    await judge(t0 + 10, [[3, 'valid', 40], [4, 'valid', 50], [5, 'invalid']])
+    expect(await speed()).toBeCloseTo(0.7 * (0.7 * 18.1 + 0.3 * 40) + 0.3 * 50, 9)
+    expect((await store.deviceQuota(A, t0, 8)).quota).toBe(4)
+    // Three valid results double the quota back once, not three times past the hub's; the speed stays without samples.
+    await judge(t0 + 20, [[6, 'valid'], [7, 'valid'], [8, 'valid']])
+    expect((await store.deviceQuota(A, t0, 8)).quota).toBe(8)
+    // The streak is the 3 valid results after the invalid one (not 8 in all).
+    expect(await alone(3)).toBe(false)
+    await judge(t0 + 30, [[9, 'invalid']])
+    expect((await store.deviceQuota(A, t0, 8)).quota).toBe(4)
+    expect(await speed()).toBeCloseTo(0.7 * (0.7 * 18.1 + 0.3 * 40) + 0.3 * 50, 9)
+  })
 })
 
 describe('SQLite store: schema migrations', () => {
