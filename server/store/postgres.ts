@@ -664,25 +664,39 @@ export const SESSION_OPTIONS = '-c jit=off'
  * migrations under an advisory lock.
  */
 export async function openPostgresStore(url: string, { maxConnections = DEFAULT_MAX_CONNECTIONS }: PostgresStoreOptions = {}): Promise<PostgresStore> {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections, types: TYPES, application_name: 'meshwork-hub', options: SESSION_OPTIONS })
-  // A connection that dies while idle is dropped from the pool; the next query opens a new one. Without a listener
-  // the pool's 'error' event would crash the hub.
-  pool.on('error', () => {})
-  const store = new PostgresStore(pool)
+  const open = (max: number, name: string) => {
+    const pool = new pg.Pool({ connectionString: url, max, types: TYPES, application_name: name, options: SESSION_OPTIONS })
+    // A connection that dies while idle is dropped from the pool; the next query opens a new one. Without a listener
+    // the pool's 'error' event would crash the hub.
+    pool.on('error', () => {})
+    return pool
+  }
+  const pool = open(maxConnections, 'meshwork-hub')
+  const loops = open(LOOP_CONNECTIONS, 'meshwork-hub-loops')
+  const store = new PostgresStore(pool, loops)
   try {
     await store.migrate()
   } catch (error) {
-    await pool.end()
+    await store.close()
     throw error
   }
   return store
 }
+
+/**
+ * Connections of the hub's background loops (validator, credit, lease expiry), apart from the requests' pool: their
+ * passes never wait for a connection behind request traffic (with 1,000 volunteers the requests' pool had 20 to 112
+ * queries waiting at times, and the validator's read waited with them).
+ */
+const LOOP_CONNECTIONS = 4
 
 /** The `Store` over a node-postgres pool; use `openPostgresStore` to create one. */
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly commitsInCallOrder = false
   readonly #pool: pg.Pool
+  /** The background loops' connections (LOOP_CONNECTIONS); the requests' pool where none is given. */
+  readonly #loops: pg.Pool
   /** Statement names by SQL text: each fixed text is parsed and planned once per connection. */
   readonly #names = new Map<string, string>()
   #closed = false
@@ -690,8 +704,9 @@ export class PostgresStore implements Store {
   #leasesWaiting: WaitingLease[] = []
   #leaseGroupRunning = false
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, loops: pg.Pool = pool) {
     this.#pool = pool
+    this.#loops = loops
   }
 
   /** Runs pending migrations, each in its own transaction, holding an advisory lock so one hub migrates at a time. */
@@ -752,9 +767,12 @@ export class PostgresStore implements Store {
    * synchronous=NORMAL, see sqlite.ts); a power cut may lose it, never an acknowledged result, and the WAL stays in
    * order, so the next synchronous commit flushes it too.
    */
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>, { retryUnique = false, synchronous = true } = {}): Promise<T> {
+  async #transaction<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    { retryUnique = false, synchronous = true, loop = false }: { retryUnique?: boolean; synchronous?: boolean; loop?: boolean } = {},
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.#pool.connect()
+      const client = await (loop ? this.#loops : this.#pool).connect()
       let broken: Error | undefined
       try {
         // One round trip for both (a simple query may hold several statements).
@@ -780,7 +798,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.#pool.end()
+    await Promise.all([this.#pool.end(), ...(this.#loops === this.#pool ? [] : [this.#loops.end()])])
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -1094,7 +1112,7 @@ export class PostgresStore implements Store {
    * result). Commits without waiting for the WAL flush, like a lease.
    */
   async expireLeases(now: number): Promise<number> {
-    const [row] = await this.#transaction((c) => this.#rows<{ n: number }>(c, 'SELECT meshwork_expire_leases($1) AS n', [now]), { synchronous: false })
+    const [row] = await this.#transaction((c) => this.#rows<{ n: number }>(c, 'SELECT meshwork_expire_leases($1) AS n', [now]), { synchronous: false, loop: true })
     return row.n
   }
 
@@ -1228,7 +1246,7 @@ export class PostgresStore implements Store {
       canonical: Buffer | null
       leased_at: number | null
     }>(
-      this.#pool,
+      this.#loops,
       `SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
               u.wanted, u.max_results, u.known_answer, c.output AS canonical,
               (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
@@ -1499,7 +1517,7 @@ export class PostgresStore implements Store {
           [ids, moves.map((m) => m.valid), moves.map((m) => m.samples), moves.map((m) => m.fromZero), moves.map((m) => m.fromFirst)],
         )
       }
-    }, { synchronous: false })
+    }, { synchronous: false, loop: true })
   }
 
   async #insertDecisions(on: Queryable, decisions: Decision[]): Promise<void> {
@@ -1509,7 +1527,7 @@ export class PostgresStore implements Store {
 
   async quorumCandidates(unitId: string): Promise<QuorumCandidate[]> {
     const rows = await this.#rows<{ id: string; device_id: string; output: Buffer }>(
-      this.#pool,
+      this.#loops,
       `SELECT id, device_id, output FROM results WHERE unit_id = $1 AND state = 'returned' AND checked ORDER BY received_at, seq`,
       [unitId],
     )
@@ -1517,7 +1535,7 @@ export class PostgresStore implements Store {
   }
 
   async resultCount(unitId: string): Promise<number> {
-    const [row] = await this.#rows<{ n: number }>(this.#pool, 'SELECT COUNT(*) AS n FROM results WHERE unit_id = $1', [unitId])
+    const [row] = await this.#rows<{ n: number }>(this.#loops, 'SELECT COUNT(*) AS n FROM results WHERE unit_id = $1', [unitId])
     return row.n
   }
 
@@ -1548,7 +1566,7 @@ export class PostgresStore implements Store {
 
   async creditSince(deviceIds: readonly string[], since: number): Promise<Map<string, DeviceCreditWindow>> {
     const rows = await this.#rows<{ id: string; credit: number; flops_per_ms: number | null }>(
-      this.#pool,
+      this.#loops,
       `SELECT t.id, (SELECT COALESCE(SUM(amount_flops), 0) FROM ledger WHERE device_id = t.id AND kind = 'compute' AND created_at >= $2) AS credit,
               (SELECT flops_per_ms FROM devices WHERE id = t.id) AS flops_per_ms
        FROM unnest($1::text[]) AS t (id)`,
@@ -1568,7 +1586,7 @@ export class PostgresStore implements Store {
 
   async uncreditedResults(limit: number): Promise<CreditCandidate[]> {
     const rows = await this.#rows<{ id: string; device_id: string; unit_id: string; cost_flops: number }>(
-      this.#pool,
+      this.#loops,
       `SELECT r.id, r.device_id, r.unit_id, u.cost_flops FROM results r JOIN units u ON u.id = r.unit_id
        WHERE r.state = 'valid' AND r.credited_at IS NULL ORDER BY r.validated_at, r.seq LIMIT $1`,
       [Math.max(0, Math.floor(limit))],
@@ -1595,13 +1613,13 @@ export class PostgresStore implements Store {
         [entries.map((e) => e.deviceId), ids, entries.map((e) => e.amountFlops), now],
       )
       return rowCount ?? 0
-    }, { synchronous: false })
+    }, { synchronous: false, loop: true })
   }
 
   async completeJobs(now: number): Promise<string[]> {
     // One statement: when two hubs complete at once, the second finds the job no longer 'open' and reports nothing.
     const rows = await this.#rows<{ id: string }>(
-      this.#pool,
+      this.#loops,
       `WITH done AS (
          -- A unit that never reached a quorum makes its job an error for the owner (its other units' answers stay).
          UPDATE jobs j SET state = CASE WHEN EXISTS (SELECT 1 FROM units u WHERE u.job_id = j.id AND u.error IS NOT NULL) THEN 'error' ELSE 'done' END,

@@ -596,6 +596,41 @@ describe('Postgres store: row locks', () => {
       await database.drop()
     }
   })
+  it("runs the validator's and credit loop's work on connections of their own while requests hold every other one", async () => {
+    const database = await freshPostgresDatabase()
+    const pgStore = await openPostgresStore(database.url, { maxConnections: 1 })
+    const holder = new pg.Client({ connectionString: database.url })
+    await holder.connect()
+    try {
+      await job({ m: 32, n: 16, k: 16, tile: 16 }, 1, pgStore)
+      const t0 = Date.now()
+      const [u0, u1] = await pgStore.leaseUnits({ deviceId: A, max: 2, now: t0, deadline: t0 + 3 * LEASE_MS })
+      const item = (unitId: string) => ({ resultId: `r-${unitId}`, unitId, deviceId: A, output: new Uint8Array(16 * 16 * 4), backend: 'cpu' as const, elapsedMs: 1, receivedAt: t0 + 1 })
+      expect(await pgStore.insertResults([item(u0.id)])).toEqual([{ kind: 'accepted', state: 'returned' }])
+      // An upload waits on u1's row, which another transaction holds: it keeps the requests' only connection.
+      await holder.query('BEGIN')
+      await holder.query('SELECT 1 FROM units WHERE id = $1 FOR UPDATE', [u1.id])
+      const upload = pgStore.insertResults([item(u1.id)])
+      const stuck = await Promise.race([upload.then(() => 'stored'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))])
+      expect(stuck).toBe('waiting')
+      // Reading, judging and crediting u0's result does not wait for it.
+      const waited = new Promise((resolve) => setTimeout(() => resolve('waited for a connection'), 5_000))
+      const loops = (async () => {
+        const pending = await pgStore.pendingResults(10)
+        expect(pending.map((r) => r.resultId)).toEqual([`r-${u0.id}`])
+        await pgStore.recordVerdicts([{ resultId: `r-${u0.id}`, state: 'valid', reason: null }], t0 + 2)
+        const [candidate] = await pgStore.uncreditedResults(10)
+        return pgStore.appendLedger([{ resultId: candidate.resultId, deviceId: A, amountFlops: candidate.costFlops }], t0 + 3)
+      })()
+      expect(await Promise.race([loops, waited])).toBe(1)
+      await holder.query('ROLLBACK')
+      expect(await upload).toEqual([{ kind: 'accepted', state: 'returned' }])
+    } finally {
+      await holder.end()
+      await pgStore.close()
+      await database.drop()
+    }
+  })
 })
 
 describe('Postgres store: schema', () => {
