@@ -695,7 +695,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly commitsInCallOrder = false
   readonly #pool: pg.Pool
-  /** The background loops' connections (LOOP_CONNECTIONS); the requests' pool where none is given. */
+  /** The background loops' connections (LOOP_CONNECTIONS). */
   readonly #loops: pg.Pool
   /** Statement names by SQL text: each fixed text is parsed and planned once per connection. */
   readonly #names = new Map<string, string>()
@@ -704,7 +704,7 @@ export class PostgresStore implements Store {
   #leasesWaiting: WaitingLease[] = []
   #leaseGroupRunning = false
 
-  constructor(pool: pg.Pool, loops: pg.Pool = pool) {
+  constructor(pool: pg.Pool, loops: pg.Pool) {
     this.#pool = pool
     this.#loops = loops
   }
@@ -798,7 +798,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await Promise.all([this.#pool.end(), ...(this.#loops === this.#pool ? [] : [this.#loops.end()])])
+    await Promise.all([this.#pool.end(), this.#loops.end()])
   }
 
   async getMeta(key: string): Promise<string | undefined> {
