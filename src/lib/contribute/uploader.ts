@@ -57,8 +57,6 @@ export class Uploader {
   #timer: ReturnType<typeof setTimeout> | undefined
   #draining = false
   #again = false
-  /** The network came back while a drain ran: if that drain fails (it began offline), the next one starts at once. */
-  #reconnected = false
   #stopped = false
   #oneShot = false
   readonly #onOnline = () => this.kick(true)
@@ -76,7 +74,6 @@ export class Uploader {
     if (resetBackoff) this.#backoff = this.#options.minBackoffMs
     if (this.#draining) {
       this.#again = true
-      if (resetBackoff) this.#reconnected = true
       return
     }
     clearTimeout(this.#timer)
@@ -99,7 +96,6 @@ export class Uploader {
 
   async #drain(): Promise<void> {
     this.#draining = true
-    this.#reconnected = false
     let failed = false
     /** The hub's Retry-After on a 429, if the last failure had one. */
     let retryAfterMs = 0
@@ -122,8 +118,7 @@ export class Uploader {
       this.#draining = false
     }
     if (failed && !this.#stopped && !this.#oneShot) {
-      // Not the backoff (up to 30 s) after a reconnect: the failure was the network's, which is back.
-      const delay = Math.max(this.#reconnected ? 0 : this.#backoff, retryAfterMs)
+      const delay = Math.max(this.#backoff, retryAfterMs)
       this.#backoff = Math.min(this.#options.maxBackoffMs, this.#backoff * 2)
       this.#timer = setTimeout(() => this.kick(), delay)
     }
