@@ -59,6 +59,9 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
     // To watch the server while the bench runs (pg_stat_activity, locks): psql from the same Postgres binaries.
     console.log(`hub bench Postgres cluster: ${admin}`)
     const serverCpu = clusterCpu(admin)
+    // BENCH_HUB_PIN=1: Postgres on CPU 0, everything else (hub, volunteers, pgbench's client) on CPU 1, so both runs
+    // give the server the same core and their clients never take it: the rates compare how well each drives the server.
+    if (process.env.BENCH_HUB_PIN) pinCores(admin)
     let cpuBefore = 0
     let writesBefore: WriteCounts | undefined
     const { rows: pg, hubCpuMs, volunteersCpuMs } = await benchHubOn(options, 'Postgres', {
@@ -162,6 +165,25 @@ function clusterCpu(url: string): () => number {
       if (after[13] === own[13] && after[14] === own[14]) return total / TICKS_PER_SECOND
     }
   }
+}
+
+/** Pins the cluster at `url` (its postmaster and every process it has started) to CPU 0, and this process to CPU 1. */
+function pinCores(url: string): void {
+  const checkpointer = psqlOf(url)("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").trim()
+  const postmaster = String(procStat(checkpointer)[1])
+  const pids = [postmaster]
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (String(procStat(pid)[1]) === postmaster) pids.push(pid)
+    } catch {
+      // Ended while being read.
+    }
+  }
+  // New backends are forked from the postmaster and inherit its CPU; the hub is started after this, from this process.
+  for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', '0', pid], { stdio: 'ignore' })
+  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })
+  console.log(`pinned: Postgres ${pids.length} processes on CPU 0, the bench (hub, volunteers, pgbench) on CPU 1`)
 }
 
 /** The hub's writes per unit beside pgbench's, table by table: the evidence that the baseline does the hub's work. */

@@ -111,6 +111,29 @@ describe.each(storeKinds)('$kind store: a unit from lease to credit', ({ open })
     expect((await store.deviceSummary(A)).creditFlops).toBe(2 * 32 * 32 * 48)
   })
 
+  it('stores every result of a batch with its own output, byte for byte, in the order they came', async () => {
+    await job({ m: 64, n: 16, k: 16, tile: 16 })
+    const units = await store.leaseUnits({ deviceId: A, max: 4, now: 1_000, deadline: 1_000 + LEASE_MS })
+    // Outputs of different lengths (one empty) with distinct bytes: one slipped offset shows as another's bytes.
+    const outputs = [7, 0, 1024, 3].map((n, i) => Uint8Array.from({ length: n }, (_, j) => (j * 31 + i * 101 + 1) % 256))
+    const items = units.map((u, i) => ({
+      resultId: `r-${i}`,
+      unitId: u.id,
+      deviceId: A,
+      output: outputs[i],
+      backend: 'cpu' as const,
+      elapsedMs: 10 + i,
+      receivedAt: 2_000,
+      partner: i === 2 ? 'partner-x' : undefined,
+    }))
+    expect((await store.insertResults(items)).map((o) => o.kind)).toEqual(['accepted', 'accepted', 'accepted', 'accepted'])
+    const pending = await store.pendingResults(10)
+    expect(pending.map((p) => p.resultId)).toEqual(['r-0', 'r-1', 'r-2', 'r-3'])
+    pending.forEach((p, i) => expect([p.unitId, p.deviceId, p.receivedAt, Buffer.from(p.output).equals(Buffer.from(outputs[i]))]).toEqual([units[i].id, A, 2_000, true]))
+    const listed = await store.deviceResults(A, 10)
+    expect(Object.fromEntries(listed.map((r) => [r.resultId, r.elapsedMs]))).toEqual({ 'r-0': 10, 'r-1': 11, 'r-2': 12, 'r-3': 13 })
+  })
+
   it('re-issues a unit whose lease expired to another device, and both honest results are accepted', async () => {
     await job({ m: 16, n: 16, k: 16, tile: 16 })
     const t0 = Date.now()
