@@ -292,7 +292,7 @@ const UNIT_COLUMNS = /* sql */ `u.id, u.job_id, u.idx, j.workload, j.version, u.
  * Recomputes a unit's state from its leases and results (@unit): done stays done; fewer live leases plus results
  * that are not invalid than `wanted` -> unsent (more replicas to issue); a live lease left -> leased; else returned.
  */
-const SETTLE_UNIT = /* sql */ `UPDATE units SET state = CASE
+const settleUnitSql = (set = '') => /* sql */ `UPDATE units SET ${set}state = CASE
     WHEN state = 'done' THEN 'done'
     WHEN (SELECT COUNT(*) FROM leases WHERE unit_id = @unit AND state = 'live')
        + (SELECT COUNT(*) FROM results WHERE unit_id = @unit AND state != 'invalid') < wanted THEN 'unsent'
@@ -301,6 +301,9 @@ const SETTLE_UNIT = /* sql */ `UPDATE units SET state = CASE
   lease_device = (SELECT device_id FROM leases WHERE unit_id = @unit AND state = 'live' ORDER BY deadline DESC LIMIT 1),
   deadline = (SELECT MAX(deadline) FROM leases WHERE unit_id = @unit AND state = 'live')
   WHERE id = @unit`
+const SETTLE_UNIT = settleUnitSql()
+/** SETTLE_UNIT for a unit just leased: its attempt is counted in the same write. */
+const SETTLE_LEASED_UNIT = settleUnitSql('attempts = attempts + 1, ')
 
 /** better-sqlite3 binds Buffers as BLOBs; this views a Uint8Array as one without copying. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -661,8 +664,7 @@ export class SqliteStore implements Store {
     )
     const streak = this.#sql('SELECT streak FROM reputation WHERE device_id = ? AND workload = ? AND version = ?')
     const unreplicated = this.#sql('UPDATE units SET wanted = 1 WHERE id = ?')
-    const settle = this.#sql(SETTLE_UNIT)
-    const attempt = this.#sql('UPDATE units SET attempts = attempts + 1 WHERE id = ?')
+    const settle = this.#sql(SETTLE_LEASED_UNIT)
     const remember = this.#sql(
       `INSERT INTO leases (unit_id, device_id, leased_at, deadline, partner, network, wallet)
        VALUES (@id, @deviceId, @now, @deadline, @partner, @network, @wallet)`,
@@ -696,7 +698,6 @@ export class SqliteStore implements Store {
           ? Math.min(deadline, now + Math.max(minLeaseMs, (3 * row.cost_flops) / d.flops_per_ms + 30_000))
           : deadline
         remember.run({ id: row.id, deviceId, now, deadline: unitDeadline, partner: partner ?? null, network: d?.network ?? null, wallet: address })
-        attempt.run(row.id)
         settle.run({ unit: row.id })
         leased.push({ ...toUnit(row), state: 'leased', leaseDevice: deviceId, deadline: unitDeadline, attempts: row.attempts + 1 })
       }
@@ -720,15 +721,17 @@ export class SqliteStore implements Store {
   }
 
   async insertResults(items: ResultInsert[]): Promise<ResultInsertOutcome[]> {
-    const byId = this.#sql('SELECT unit_id, device_id, state FROM results WHERE id = ?')
+    // A result with this id, and this device's result for this unit, in one read (either, both, or the same row).
+    const prior = this.#sql(
+      `SELECT id, unit_id, device_id, state FROM results WHERE id = @resultId
+       UNION ALL SELECT id, unit_id, device_id, state FROM results WHERE unit_id = @unitId AND device_id = @deviceId`,
+    )
     const unitState = this.#sql('SELECT state FROM units WHERE id = ?')
-    const leased = this.#sql('SELECT 1 FROM leases WHERE unit_id = ? AND device_id = ? LIMIT 1')
-    const earlier = this.#sql('SELECT id, state FROM results WHERE unit_id = ? AND device_id = ? LIMIT 1')
-    // Without a partner in the submission, the result keeps the partner its unit was leased through by this device.
+    // The device's latest lease of the unit: that it has one, and the partner it was leased through.
+    const lease = this.#sql('SELECT partner FROM leases WHERE unit_id = ? AND device_id = ? ORDER BY id DESC LIMIT 1')
     const insert = this.#sql(
       `INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at, partner)
-       VALUES (@resultId, @unitId, @deviceId, 'returned', @output, @backend, @elapsedMs, @receivedAt,
-         COALESCE(@partner, (SELECT partner FROM leases WHERE unit_id = @unitId AND device_id = @deviceId ORDER BY id DESC LIMIT 1)))`,
+       VALUES (@resultId, @unitId, @deviceId, 'returned', @output, @backend, @elapsedMs, @receivedAt, @partner)`,
     )
     // The device's lease (even an expired one: a late result for an open unit counts) now has its result.
     const returned = this.#sql(`UPDATE leases SET state = 'returned' WHERE unit_id = ? AND device_id = ? AND state != 'returned'`)
@@ -741,7 +744,8 @@ export class SqliteStore implements Store {
       /** When each device that returned a result was last seen (one write per device, not per result). */
       const seen = new Map<string, number>()
       const outcomes = items.map((item): ResultInsertOutcome => {
-        const existing = byId.get(item.resultId) as { unit_id: string; device_id: string; state: ResultState } | undefined
+        const rows = prior.all(item) as { id: string; unit_id: string; device_id: string; state: ResultState }[]
+        const existing = rows.find((r) => r.id === item.resultId)
         if (existing) {
           if (existing.unit_id === item.unitId && existing.device_id === item.deviceId) {
             return { kind: 'duplicate', state: existing.state }
@@ -752,19 +756,21 @@ export class SqliteStore implements Store {
             message: `Result id ${item.resultId} was already used for another unit or device; choose a new id for a new result.`,
           }
         }
-        if (!leased.get(item.unitId, item.deviceId)) {
+        const latest = lease.get(item.unitId, item.deviceId) as { partner: string | null } | undefined
+        if (!latest) {
           if (!unitState.get(item.unitId)) return { kind: 'rejected', code: 'not_found', message: `Unit ${item.unitId} does not exist.` }
           return { kind: 'rejected', code: 'forbidden', message: `Unit ${item.unitId} was not leased to this device.` }
         }
-        const prior = earlier.get(item.unitId, item.deviceId) as { id: string; state: ResultState } | undefined
-        if (prior) {
+        const earlier = rows.find((r) => r.unit_id === item.unitId && r.device_id === item.deviceId)
+        if (earlier) {
           return {
             kind: 'rejected',
             code: 'conflict',
-            message: `This device already returned result ${prior.id} (${prior.state}) for unit ${item.unitId}; one result per unit and device.`,
+            message: `This device already returned result ${earlier.id} (${earlier.state}) for unit ${item.unitId}; one result per unit and device.`,
           }
         }
-        insert.run({ ...item, output: asBuffer(item.output), partner: item.partner ?? null })
+        // Without a partner in the submission, the result keeps the partner its unit was leased through by this device.
+        insert.run({ ...item, output: asBuffer(item.output), partner: item.partner ?? latest.partner })
         returned.run(item.unitId, item.deviceId)
         settle.run({ unit: item.unitId })
         seen.set(item.deviceId, Math.max(seen.get(item.deviceId) ?? 0, item.receivedAt))
