@@ -142,44 +142,48 @@ function processCpu(pid: number, mainThread = false): number {
  * reading function, from the postmaster's /proc entries (Linux).
  */
 function clusterCpu(url: string): () => number {
-  const checkpointer = psqlOf(url)("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").trim()
-  const postmaster = String(procStat(checkpointer)[1])
+  const postmaster = postmasterOf(url)
   return () => {
     // Backends that just ended (pgbench's, when its run returns) count once the postmaster has reaped them.
     execFileSync('sleep', ['0.5'])
     // A backend reaped during the scan has left the scan but reached the postmaster's cutime only after it was read
-    // (the hub's idle connections close as a run ends): then the scan is done again.
+    // (the hub's idle connections close as a run ends): then the scan is done again. A process that ended while being
+    // read is left out of the scan; its CPU moves to the postmaster's cutime (checked below).
     for (;;) {
       const own = procStat(postmaster)
       let total = own[11] + own[12] + own[13] + own[14]
-      for (const pid of readdirSync('/proc')) {
-        if (!/^\d+$/.test(pid)) continue
-        try {
-          const f = procStat(pid)
-          if (String(f[1]) === postmaster) total += f[11] + f[12]
-        } catch {
-          // The process ended while being read; its CPU moves to the postmaster's cutime (checked below).
-        }
-      }
+      for (const { stat } of childrenOf(postmaster)) total += stat[11] + stat[12]
       const after = procStat(postmaster)
       if (after[13] === own[13] && after[14] === own[14]) return total / TICKS_PER_SECOND
     }
   }
 }
 
-/** Pins the cluster at `url` (its postmaster and every process it has started) to CPU 0, and this process to CPU 1. */
-function pinCores(url: string): void {
+/** The pid of the postmaster of the cluster at `url` (the checkpointer's parent). */
+function postmasterOf(url: string): string {
   const checkpointer = psqlOf(url)("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").trim()
-  const postmaster = String(procStat(checkpointer)[1])
-  const pids = [postmaster]
+  return String(procStat(checkpointer)[1])
+}
+
+/** The processes whose parent is `parent`, with their /proc stat fields; one that ends while being read is left out. */
+function childrenOf(parent: string): { pid: string; stat: number[] }[] {
+  const children: { pid: string; stat: number[] }[] = []
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     try {
-      if (String(procStat(pid)[1]) === postmaster) pids.push(pid)
+      const stat = procStat(pid)
+      if (String(stat[1]) === parent) children.push({ pid, stat })
     } catch {
       // Ended while being read.
     }
   }
+  return children
+}
+
+/** Pins the cluster at `url` (its postmaster and every process it has started) to CPU 0, and this process to CPU 1. */
+function pinCores(url: string): void {
+  const postmaster = postmasterOf(url)
+  const pids = [postmaster, ...childrenOf(postmaster).map((c) => c.pid)]
   // New backends are forked from the postmaster and inherit its CPU; the hub is started after this, from this process.
   for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', '0', pid], { stdio: 'ignore' })
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' })

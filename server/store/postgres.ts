@@ -557,17 +557,8 @@ interface UnitRow {
 const UNIT_COLUMNS = /* sql */ `u.id, u.job_id, u.idx, j.workload, j.version, u.state, u.spec, u.inputs, u.cost_flops,
   u.lease_device, u.deadline, u.attempts, u.canonical_result, u.quorum, u.wanted, u.known_answer, u.error`
 
-/**
- * SQLite's SETTLE_UNIT over a set of units ($1, text[]): recomputes each unit's state from its leases and results
- * (meshwork_settle_units, migration 4). Done stays done; fewer live leases plus results that are not invalid than
- * `wanted` -> unsent (more replicas to issue); a live lease left -> leased; else returned. Callers hold the units' row
- * locks (or this statement takes them), so two hubs settle one unit one after the other, each seeing the other's leases
- * and results. Each unit's leases and results are read once, through their unit_id indexes only, with the states
- * filtered in the aggregates: a `state = 'live'` condition let a generic plan (made while leases was nearly empty) AND
- * the unit's index with leases_live, reading every live lease for each unit.
- */
 /** insertResults' writes (see there): results in arrival order, their leases returned, their devices seen. */
-const STORE_RESULTS = `WITH stored AS (
+const STORE_RESULTS = /* sql */ `WITH stored AS (
     INSERT INTO results (id, unit_id, device_id, state, output, backend, elapsed_ms, received_at, partner)
     SELECT r.id, r.unit_id, r.device_id, 'returned', substring($4::bytea FROM r.start FOR r.size), r.backend, r.elapsed_ms, r.received_at, r.partner
     FROM unnest($1::text[], $2::text[], $3::text[], $5::int[], $6::int[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
@@ -581,6 +572,15 @@ const STORE_RESULTS = `WITH stored AS (
   WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = t.id AND d.last_seen >= t.last_seen - ${LAST_SEEN_SLACK_MS})
   ON CONFLICT (id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, excluded.last_seen)`
 
+/**
+ * SQLite's SETTLE_UNIT over a set of units ($1, text[]): recomputes each unit's state from its leases and results
+ * (meshwork_settle_units, migration 4). Done stays done; fewer live leases plus results that are not invalid than
+ * `wanted` -> unsent (more replicas to issue); a live lease left -> leased; else returned. Callers hold the units' row
+ * locks (or this statement takes them), so two hubs settle one unit one after the other, each seeing the other's leases
+ * and results. Each unit's leases and results are read once, through their unit_id indexes only, with the states
+ * filtered in the aggregates: a `state = 'live'` condition let a generic plan (made while leases was nearly empty) AND
+ * the unit's index with leases_live, reading every live lease for each unit.
+ */
 const SETTLE_UNITS = /* sql */ `SELECT meshwork_settle_units($1::text[])`
 
 const utcDay = (now: number) => Math.floor(now / 86_400_000)
