@@ -5,8 +5,8 @@
  * pgbench runs rounds shaped like the hub's busiest path: one lease group of 32 devices x 16 units (the hub's own
  * `meshwork_lease_many`, as its lease queue calls it), the results stored in three transactions (as the ingest groups
  * uploads: the same locks, checks and writes as `insertResults`), the verdicts of the 512 results in one transaction
- * (`pendingResults`' read, then `recordVerdicts`' locks and writes for valid results), and their credit (the credit
- * loop's read, hourly window, ledger transaction, decision rows and job check). Nothing runs in between: no HTTP, no
+ * (`validatePending`: the read that locks them, then `recordVerdicts`' locks and writes for valid results), and their
+ * credit (the credit loop's read, hourly window, ledger transaction, decision rows and job check). Nothing runs in between: no HTTP, no
  * signatures, no checks of outputs, no event loop; only the database's share of each unit.
  *
  * That the two do the same work is measured, not assumed: `tableWrites` reads rows written per table, commits and WAL
@@ -128,13 +128,14 @@ COMMIT;
   FROM meshwork_lease_many(${devices}, array_fill(${PER_DEVICE}, ARRAY[${GROUP}]), array_fill(${now}, ARRAY[${GROUP}]),
     array_fill(${now} + 600000, ARRAY[${GROUP}]), array_fill(NULL::text, ARRAY[${GROUP}]), array_fill(0, ARRAY[${GROUP}]), '{}'::float8[],
     60000, false, 10000, 10) \\gset
-${parts.map(ingest).join('')}SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
+${parts.map(ingest).join('')}BEGIN;
+SET LOCAL synchronous_commit = off;
+SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
     u.wanted, u.max_results, u.known_answer, c.output AS canonical,
     (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
   FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id LEFT JOIN results c ON c.id = u.canonical_result
-  WHERE r.state = 'returned' AND NOT r.checked AND r.unit_id = ANY (${ids('ids')}) ORDER BY r.received_at, r.seq LIMIT 512;
-BEGIN;
-SET LOCAL synchronous_commit = off;
+  WHERE r.state = 'returned' AND NOT r.checked AND r.unit_id = ANY (${ids('ids')}) ORDER BY r.received_at, r.seq LIMIT 512
+  FOR UPDATE OF r SKIP LOCKED;
 SELECT id, unit_id, device_id, state, checked, reason, validated_at FROM results WHERE unit_id = ANY (${ids('ids')}) ORDER BY id FOR UPDATE;
 SELECT u.id, u.state, u.wanted, u.canonical_result, u.error, j.workload, j.version FROM units u JOIN jobs j ON j.id = u.job_id
   WHERE u.id = ANY (${ids('ids')}) ORDER BY u.id FOR UPDATE OF u;

@@ -6,7 +6,7 @@
  * tests run several hubs in one process.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { LedgerAppend, ReceiptOutcome, ResultInsertOutcome, ResultVerdict, Store, UnitRecord } from './store/types.ts'
+import type { LedgerAppend, ReceiptOutcome, ResultInsertOutcome, ResultVerdict, Store, UnitRecord, ValidatorPass } from './store/types.ts'
 
 export interface HubPrometheus {
   registry: Registry
@@ -62,6 +62,7 @@ export function createPrometheus(store: Pick<Store, 'unitStates'>): HubPrometheu
     if (operation === 'leaseUnits') leased.inc((result as UnitRecord[]).length)
     else if (operation === 'insertResults') for (const o of result as ResultInsertOutcome[]) results.inc({ outcome: o.kind })
     else if (operation === 'recordVerdicts') for (const v of args[0] as ResultVerdict[]) verdicts.inc({ verdict: v.state })
+    else if (operation === 'validatePending') for (const v of (result as ValidatorPass | undefined)?.verdicts ?? []) verdicts.inc({ verdict: v.state })
     else if (operation === 'appendLedger') {
       const flops = (args[0] as LedgerAppend[]).reduce((sum, e) => sum + e.amountFlops, 0)
       if (flops > 0) credit.inc({ kind: 'compute' }, flops)

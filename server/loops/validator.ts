@@ -4,7 +4,7 @@
  * `valid` or `invalid` with a reason the volunteer sees. Valid results finish their unit; invalid ones send it back.
  */
 import { getWorkload } from '../../workloads/registry.ts'
-import type { PendingResult, QuorumCandidate, ResultVerdict, Store, UnitVerdict } from '../store/types.ts'
+import type { PendingResult, QuorumCandidate, ResultVerdict, Store, UnitVerdict, ValidatorPass } from '../store/types.ts'
 import { createLoop, type Loop } from './loop.ts'
 
 /** A uniform [0, 1) source from `crypto.getRandomValues`, 53 random bits per value. */
@@ -61,7 +61,8 @@ const KNOWN_ANSWERS_KEPT = 64
 
 /**
  * Checks up to `batch` returned results (for at most about `budgetMs`) and records the verdicts in one transaction;
- * returns how many it checked.
+ * returns how many it checked. The store's `validatePending` hands out the results: two hubs on one Postgres database
+ * never check the same one.
  *
  * Every result first passes the workload's own check (`verify`) and a speed check. Then: a known-answer unit's result
  * must equal the answer the hub computes itself; a late result for a done unit must agree with its canonical result;
@@ -78,8 +79,16 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
     now = Date.now,
     maxFlopsPerMs = DEFAULT_MAX_DEVICE_FLOPS_PER_MS,
   } = options
-  const pending = await store.pendingResults(batch)
-  if (pending.length === 0) return 0
+  const pass = await store.validatePending(batch, (pending) => judgePending(store, pending, { getBlob, random, budgetMs, now, maxFlopsPerMs }))
+  return pass?.checked ?? 0
+}
+
+/** A pass's judgement of the results `validatePending` read (see validateResults). */
+async function judgePending(
+  store: Store,
+  pending: PendingResult[],
+  { getBlob, random, budgetMs, now, maxFlopsPerMs }: Required<Omit<ValidateResultsOptions, 'batch'>>,
+): Promise<ValidatorPass> {
   const verdicts: ResultVerdict[] = []
   /** Replicas that passed their checks in this batch, by unit. */
   const replicas = new Map<string, { first: PendingResult; results: QuorumCandidate[] }>()
@@ -155,8 +164,7 @@ export async function validateResults(store: Store, options: ValidateResultsOpti
       else verdicts.push(v)
     }
   }
-  await store.recordVerdicts(verdicts, now(), units)
-  return checked
+  return { checked, verdicts, units, now: now() }
 }
 
 /**

@@ -36,6 +36,7 @@ import type {
   ResultInsert,
   ResultInsertOutcome,
   ResultVerdict,
+  ValidatorPass,
   UnitVerdict,
   QuorumCandidate,
   Decision,
@@ -1234,6 +1235,14 @@ export class PostgresStore implements Store {
   }
 
   async pendingResults(limit: number): Promise<PendingResult[]> {
+    return this.#pending(this.#loops, limit, false)
+  }
+
+  /**
+   * Results waiting for the validator, oldest first. `claim`: lock them for this transaction, skipping results another
+   * transaction holds (another hub's validator pass), so two passes never judge the same result.
+   */
+  async #pending(c: Queryable, limit: number, claim: boolean): Promise<PendingResult[]> {
     const rows = await this.#rows<{
       id: string
       unit_id: string
@@ -1251,13 +1260,13 @@ export class PostgresStore implements Store {
       canonical: Buffer | null
       leased_at: number | null
     }>(
-      this.#loops,
+      c,
       `SELECT r.id, r.unit_id, r.device_id, r.output, r.received_at, j.workload, u.spec, u.inputs, u.cost_flops, u.quorum,
               u.wanted, u.max_results, u.known_answer, c.output AS canonical,
               (SELECT MAX(l.leased_at) FROM leases l WHERE l.unit_id = r.unit_id AND l.device_id = r.device_id) AS leased_at
        FROM results r JOIN units u ON u.id = r.unit_id JOIN jobs j ON j.id = u.job_id
        LEFT JOIN results c ON c.id = u.canonical_result
-       WHERE r.state = 'returned' AND NOT r.checked ORDER BY r.received_at, r.seq LIMIT $1`,
+       WHERE r.state = 'returned' AND NOT r.checked ORDER BY r.received_at, r.seq LIMIT $1${claim ? ' FOR UPDATE OF r SKIP LOCKED' : ''}`,
       [Math.max(0, Math.floor(limit))],
     )
     return rows.map((r) => ({
@@ -1279,9 +1288,30 @@ export class PostgresStore implements Store {
     }))
   }
 
+  async validatePending(limit: number, judge: (pending: PendingResult[]) => Promise<ValidatorPass>): Promise<ValidatorPass | undefined> {
+    // One transaction from the read to the verdicts: the results stay locked while they are judged (the judge's own
+    // reads, such as a unit's earlier replicas, go through other connections and see only what is committed).
+    return this.#transaction(
+      async (c) => {
+        const pending = await this.#pending(c, limit, true)
+        if (pending.length === 0) return undefined
+        const pass = await judge(pending)
+        await this.#recordVerdicts(c, pass.verdicts, pass.now, pass.units)
+        return pass
+      },
+      { synchronous: false, loop: true },
+    )
+  }
+
   async recordVerdicts(verdicts: ResultVerdict[], now: number, units: UnitVerdict[] = []): Promise<void> {
     if (verdicts.length === 0 && units.length === 0) return
-    await this.#transaction(async (c) => {
+    await this.#transaction((c) => this.#recordVerdicts(c, verdicts, now, units), { synchronous: false, loop: true })
+  }
+
+  /** recordVerdicts' work, in the transaction of `c`. */
+  async #recordVerdicts(c: pg.PoolClient, verdicts: ResultVerdict[], now: number, units: UnitVerdict[]): Promise<void> {
+    if (verdicts.length === 0 && units.length === 0) return
+    {
       // Lock what the verdicts decide on, each kind in id order (results, then units, then devices, as insertResults
       // takes units before devices): another hub's validator recording the same verdicts waits here, then finds the
       // results judged and changes nothing. Then SQLite's statements are replayed in memory, verdict by verdict, and
@@ -1522,7 +1552,7 @@ export class PostgresStore implements Store {
           [ids, moves.map((m) => m.valid), moves.map((m) => m.samples), moves.map((m) => m.fromZero), moves.map((m) => m.fromFirst)],
         )
       }
-    }, { synchronous: false, loop: true })
+    }
   }
 
   async #insertDecisions(on: Queryable, decisions: Decision[]): Promise<void> {

@@ -34,6 +34,7 @@ import type {
   ResultInsert,
   ResultInsertOutcome,
   ResultVerdict,
+  ValidatorPass,
   UnitVerdict,
   QuorumCandidate,
   Decision,
@@ -824,6 +825,15 @@ export class SqliteStore implements Store {
       leasedAt: r.leased_at ?? r.received_at,
       receivedAt: r.received_at,
     }))
+  }
+
+  async validatePending(limit: number, judge: (pending: PendingResult[]) => Promise<ValidatorPass>): Promise<ValidatorPass | undefined> {
+    // One connection, one validator (SQLite serves one hub): nothing else judges these results meanwhile.
+    const pending = await this.pendingResults(limit)
+    if (pending.length === 0) return undefined
+    const pass = await judge(pending)
+    await this.recordVerdicts(pass.verdicts, pass.now, pass.units)
+    return pass
   }
 
   async recordVerdicts(verdicts: ResultVerdict[], now: number, units: UnitVerdict[] = []): Promise<void> {

@@ -656,6 +656,42 @@ describe('Postgres store: row locks', () => {
   })
 })
 
+describe("Postgres store: two hubs' validators", () => {
+  it('never check the same result: a pass skips the results another pass holds until its verdicts commit', async () => {
+    const database = await freshPostgresDatabase()
+    const stores = await Promise.all([1, 2].map(() => openPostgresStore(database.url, { maxConnections: 2 })))
+    try {
+      const created = await job({ m: 64, n: 64, k: 16, tile: 16 }, 1, stores[0])
+      expect(created.units.total).toBe(16)
+      const t0 = Date.now()
+      const units = await stores[0].leaseUnits({ deviceId: A, max: 16, now: t0, deadline: t0 + LEASE_MS })
+      const items = await Promise.all(
+        units.map(async (u) => {
+          const [a, b] = await Promise.all(u.inputs.map(async (h) => (await stores[0].getBlob(h))!))
+          const spec = u.spec as { m: number; n: number; k: number }
+          const c = new Float32Array(spec.m * spec.n)
+          matmulRows(bytesToF32(a), bytesToF32(b), c, spec.n, spec.k, 0, spec.m)
+          return { resultId: `r-${u.id}`, unitId: u.id, deviceId: A, output: f32ToBytes(c), backend: 'cpu' as const, elapsedMs: 1, receivedAt: t0 + 1_000 }
+        }),
+      )
+      expect((await stores[0].insertResults(items)).every((o) => o.kind === 'accepted')).toBe(true)
+      // Both hubs' passes start at once and judge slowly (each input read takes 20 ms): each reads while the other judges.
+      const slowBlobs = (on: Store) => async (hash: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return on.getBlob(hash)
+      }
+      const checked = await Promise.all(stores.map((on) => validateResults(on, { getBlob: slowBlobs(on), batch: 16, budgetMs: 60_000 })))
+      expect(checked[0] + checked[1]).toBe(16)
+      const verdicts = await database.query<{ n: string }>("SELECT COUNT(*) AS n FROM decisions WHERE kind = 'verdict' GROUP BY result_id")
+      expect(verdicts.map((v) => Number(v.n))).toEqual(Array(16).fill(1))
+      expect(await stores[0].unitStates()).toEqual({ unsent: 0, leased: 0, returned: 0, done: 16 })
+    } finally {
+      await Promise.all(stores.map((s) => s.close()))
+      await database.drop()
+    }
+  })
+})
+
 describe('Postgres store: schema', () => {
   it('migrates once when several hubs start at the same moment, and refuses a schema newer than it knows', async () => {
     const database = await freshPostgresDatabase()

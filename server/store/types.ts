@@ -189,6 +189,16 @@ export interface UnitVerdict {
   error?: string
 }
 
+/** What one validator pass decided about the results it was given (see Store.validatePending). */
+export interface ValidatorPass {
+  /** How many of the given results it judged (a pass out of time leaves the rest, oldest first, for the next one). */
+  checked: number
+  verdicts: ResultVerdict[]
+  units: UnitVerdict[]
+  /** The verdicts' time. */
+  now: number
+}
+
 /** A replica that passed its own check and waits for the quorum. */
 export interface QuorumCandidate {
   resultId: string
@@ -401,6 +411,13 @@ export interface Store {
    * one resets the streak and halves its quota.
    */
   recordVerdicts(verdicts: ResultVerdict[], now: number, units?: UnitVerdict[]): Promise<void>
+  /**
+   * One validator pass: reads up to `limit` results waiting for the validator (as pendingResults), hands them to
+   * `judge`, records what it decided (as recordVerdicts), then resolves with it; undefined when nothing waits. Two
+   * hubs' passes never judge the same result: on Postgres the results stay locked from the read to the verdicts'
+   * commit, and a pass skips results another hub's pass holds.
+   */
+  validatePending(limit: number, judge: (pending: PendingResult[]) => Promise<ValidatorPass>): Promise<ValidatorPass | undefined>
   /** The results of a unit that passed their own check and wait for the quorum, oldest first. */
   quorumCandidates(unitId: string): Promise<QuorumCandidate[]>
   /** How many results a unit has, in every state. */
