@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from 'viem'
 import { meshworkRewardAbi, meshworkRewardBytecode } from './generated/MeshworkReward.ts'
+import { freePort } from '../server/free-port.ts'
 
 /** Where npm puts the anvil binary (an optionalDependency, so it may be missing on other platforms). */
 export const anvilPath = join(
@@ -30,18 +31,6 @@ export class AnvilError extends Error {
 export const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
 
 export type Anvil = { url: string; port: number; chainId: number; process: ChildProcess; stop: () => Promise<void> }
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
