@@ -1311,247 +1311,245 @@ export class PostgresStore implements Store {
   /** recordVerdicts' work, in the transaction of `c`. */
   async #recordVerdicts(c: pg.PoolClient, verdicts: ResultVerdict[], now: number, units: UnitVerdict[]): Promise<void> {
     if (verdicts.length === 0 && units.length === 0) return
-    {
-      // Lock what the verdicts decide on, each kind in id order (results, then units, then devices, as insertResults
-      // takes units before devices): another hub's validator recording the same verdicts waits here, then finds the
-      // results judged and changes nothing. Then SQLite's statements are replayed in memory, verdict by verdict, and
-      // written back in a few set-based statements.
-      const results = new Map(
-        (
-          await this.#rows<{ id: string; unit_id: string; device_id: string; state: ResultState; checked: boolean; reason: string | null; validated_at: number | null }>(
-            c,
-            'SELECT id, unit_id, device_id, state, checked, reason, validated_at FROM results WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-            [[...new Set(verdicts.map((v) => v.resultId))]],
-          )
-        ).map((r) => [r.id, r]),
-      )
-      const unitIds = [...new Set([...[...results.values()].map((r) => r.unit_id), ...units.map((u) => u.unitId)])].sort()
-      const unitRows = new Map(
-        (
-          await this.#rows<{ id: string; state: UnitState; wanted: number; canonical_result: string | null; error: string | null; workload: string; version: number }>(
-            c,
-            `SELECT u.id, u.state, u.wanted, u.canonical_result, u.error, j.workload, j.version FROM units u JOIN jobs j ON j.id = u.job_id
-             WHERE u.id = ANY($1::text[]) ORDER BY u.id FOR UPDATE OF u`,
-            [unitIds],
-          )
-        ).map((u) => [u.id, u]),
-      )
-      // Devices with an invalid result in this batch are locked and read now: their quota halves, and the decision says
-      // to what. Every other device judged here only moves relatively (its quota doubles back, its speed's average takes
-      // the new samples), written in the transaction's last statement: its row, which leases and uploads also lock, is
-      // held from that statement to the commit, not through the whole transaction (a validator that keeps pace runs
-      // these back to back, and lease groups waited on ~500 device rows each time).
-      const strictIds = [
-        ...new Set(verdicts.filter((v) => v.state === 'invalid' && results.get(v.resultId)?.state === 'returned').map((v) => results.get(v.resultId)!.device_id)),
-      ].sort()
-      const devices = new Map(
-        (
-          strictIds.length === 0
-            ? []
-            : await this.#rows<{ id: string; quota_shift: number; flops_per_ms: number | null }>(
-                c,
-                'SELECT id, quota_shift, flops_per_ms FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-                [strictIds],
-              )
-        ).map((d) => [d.id, d]),
-      )
-      /** Per device not locked: valid results, and its speed samples folded as an EWMA from 0 and from the first. */
-      const relative = new Map<string, { valid: number; samples: number; fromZero: number; fromFirst: number }>()
-      const repKey = (deviceId: string, workload: string, version: number) => JSON.stringify([deviceId, workload, version])
-      /** Per (device, workload, version): valid results since the batch's last invalid one, and whether there was one. */
-      const streaks = new Map<string, { deviceId: string; workload: string; version: number; valid: number; reset: boolean }>()
+    // Lock what the verdicts decide on, each kind in id order (results, then units, then devices, as insertResults
+    // takes units before devices): another hub's validator recording the same verdicts waits here, then finds the
+    // results judged and changes nothing. Then SQLite's statements are replayed in memory, verdict by verdict, and
+    // written back in a few set-based statements.
+    const results = new Map(
+      (
+        await this.#rows<{ id: string; unit_id: string; device_id: string; state: ResultState; checked: boolean; reason: string | null; validated_at: number | null }>(
+          c,
+          'SELECT id, unit_id, device_id, state, checked, reason, validated_at FROM results WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+          [[...new Set(verdicts.map((v) => v.resultId))]],
+        )
+      ).map((r) => [r.id, r]),
+    )
+    const unitIds = [...new Set([...[...results.values()].map((r) => r.unit_id), ...units.map((u) => u.unitId)])].sort()
+    const unitRows = new Map(
+      (
+        await this.#rows<{ id: string; state: UnitState; wanted: number; canonical_result: string | null; error: string | null; workload: string; version: number }>(
+          c,
+          `SELECT u.id, u.state, u.wanted, u.canonical_result, u.error, j.workload, j.version FROM units u JOIN jobs j ON j.id = u.job_id
+           WHERE u.id = ANY($1::text[]) ORDER BY u.id FOR UPDATE OF u`,
+          [unitIds],
+        )
+      ).map((u) => [u.id, u]),
+    )
+    // Devices with an invalid result in this batch are locked and read now: their quota halves, and the decision says
+    // to what. Every other device judged here only moves relatively (its quota doubles back, its speed's average takes
+    // the new samples), written in the transaction's last statement: its row, which leases and uploads also lock, is
+    // held from that statement to the commit, not through the whole transaction (a validator that keeps pace runs
+    // these back to back, and lease groups waited on ~500 device rows each time).
+    const strictIds = [
+      ...new Set(verdicts.filter((v) => v.state === 'invalid' && results.get(v.resultId)?.state === 'returned').map((v) => results.get(v.resultId)!.device_id)),
+    ].sort()
+    const devices = new Map(
+      (
+        strictIds.length === 0
+          ? []
+          : await this.#rows<{ id: string; quota_shift: number; flops_per_ms: number | null }>(
+              c,
+              'SELECT id, quota_shift, flops_per_ms FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+              [strictIds],
+            )
+      ).map((d) => [d.id, d]),
+    )
+    /** Per device not locked: valid results, and its speed samples folded as an EWMA from 0 and from the first. */
+    const relative = new Map<string, { valid: number; samples: number; fromZero: number; fromFirst: number }>()
+    const repKey = (deviceId: string, workload: string, version: number) => JSON.stringify([deviceId, workload, version])
+    /** Per (device, workload, version): valid results since the batch's last invalid one, and whether there was one. */
+    const streaks = new Map<string, { deviceId: string; workload: string; version: number; valid: number; reset: boolean }>()
 
-      const log: Decision[] = []
-      const changedResults = new Set<string>()
-      const changedUnits = new Set<string>()
-      const changedDevices = new Set<string>()
-      const pendingUnits = new Set<string>()
-      const touched = new Set<string>()
-      /** Units done in this transaction: their state is final, nothing to settle (as SQLite's recordVerdicts). */
-      const finished = new Set<string>()
-      for (const v of verdicts) {
-        const r = results.get(v.resultId)
-        // As SQLite's UPDATE ... WHERE state = 'returned': a judged result keeps its first verdict. A result another
-        // hub already marked pending is not marked (and logged) twice.
-        if (!r || r.state !== 'returned' || (v.state === 'pending' && r.checked)) continue
-        const unit = unitRows.get(r.unit_id)
-        if (!unit) continue
-        if (v.state === 'pending') {
-          r.checked = true
-          pendingUnits.add(r.unit_id)
-        } else {
-          r.state = v.state
-          r.validated_at = now
-        }
-        r.reason = v.reason
-        changedResults.add(r.id)
-        log.push({
-          at: now,
-          deviceId: r.device_id,
-          unitId: r.unit_id,
-          resultId: v.resultId,
-          kind: 'verdict',
-          message:
-            v.state === 'pending'
-              ? `Passed its own check; waiting for replicas to agree (${v.reason ?? 'replicated'}).`
-              : `${v.state === 'valid' ? 'Valid' : 'Invalid'}: ${v.reason ?? 'verified'}.`,
-        })
-        const key = repKey(r.device_id, unit.workload, unit.version)
-        const device = devices.get(r.device_id)
-        const streak = streaks.get(key) ?? { deviceId: r.device_id, workload: unit.workload, version: unit.version, valid: 0, reset: false }
-        if (v.state !== 'pending') streaks.set(key, streak)
-        if (v.state === 'valid') {
-          streak.valid += 1
-          // The quota doubles back on a valid result (see quotaOf); the speed is an EWMA of what results show.
-          const sample = v.flopsPerMs && Number.isFinite(v.flopsPerMs) ? v.flopsPerMs : undefined
-          if (device) {
-            if (device.quota_shift > 0) device.quota_shift -= 1
-            if (sample !== undefined) device.flops_per_ms = device.flops_per_ms === null ? sample : 0.7 * device.flops_per_ms + 0.3 * sample
-            changedDevices.add(device.id)
-          } else if (!strictIds.includes(r.device_id)) {
-            const d = relative.get(r.device_id) ?? { valid: 0, samples: 0, fromZero: 0, fromFirst: 0 }
-            d.valid += 1
-            if (sample !== undefined) {
-              d.fromFirst = d.samples === 0 ? sample : 0.7 * d.fromFirst + 0.3 * sample
-              d.fromZero = 0.7 * d.fromZero + 0.3 * sample
-              d.samples += 1
-            }
-            relative.set(r.device_id, d)
-          }
-          // An unreplicated unit is done with its first valid result; a replicated one waits for the quorum's verdict.
-          if (unit.wanted <= 1 && unit.state !== 'done') {
-            unit.state = 'done'
-            unit.canonical_result = v.resultId
-            changedUnits.add(unit.id)
-            finished.add(unit.id)
-          }
-        } else if (v.state === 'invalid') {
-          Object.assign(streak, { valid: 0, reset: true })
-          if (device) {
-            // The quota halves on an invalid result.
-            device.quota_shift = Math.min(device.quota_shift + 1, 30)
-            changedDevices.add(device.id)
-            log.push({
-              at: now,
-              deviceId: r.device_id,
-              unitId: r.unit_id,
-              resultId: v.resultId,
-              kind: 'quota',
-              message: `Invalid result: the device's daily quota is halved (1/${2 ** device.quota_shift} of the hub's); each valid result doubles it back.`,
-            })
-          }
-        }
-        touched.add(r.unit_id)
+    const log: Decision[] = []
+    const changedResults = new Set<string>()
+    const changedUnits = new Set<string>()
+    const changedDevices = new Set<string>()
+    const pendingUnits = new Set<string>()
+    const touched = new Set<string>()
+    /** Units done in this transaction: their state is final, nothing to settle (as SQLite's recordVerdicts). */
+    const finished = new Set<string>()
+    for (const v of verdicts) {
+      const r = results.get(v.resultId)
+      // As SQLite's UPDATE ... WHERE state = 'returned': a judged result keeps its first verdict. A result another
+      // hub already marked pending is not marked (and logged) twice.
+      if (!r || r.state !== 'returned' || (v.state === 'pending' && r.checked)) continue
+      const unit = unitRows.get(r.unit_id)
+      if (!unit) continue
+      if (v.state === 'pending') {
+        r.checked = true
+        pendingUnits.add(r.unit_id)
+      } else {
+        r.state = v.state
+        r.validated_at = now
       }
-      for (const u of units) {
-        const unit = unitRows.get(u.unitId)
-        const open = unit !== undefined && unit.state !== 'done'
-        if (u.canonicalResultId) {
-          if (open) {
-            Object.assign(unit, { state: 'done', canonical_result: u.canonicalResultId })
-            finished.add(u.unitId)
+      r.reason = v.reason
+      changedResults.add(r.id)
+      log.push({
+        at: now,
+        deviceId: r.device_id,
+        unitId: r.unit_id,
+        resultId: v.resultId,
+        kind: 'verdict',
+        message:
+          v.state === 'pending'
+            ? `Passed its own check; waiting for replicas to agree (${v.reason ?? 'replicated'}).`
+            : `${v.state === 'valid' ? 'Valid' : 'Invalid'}: ${v.reason ?? 'verified'}.`,
+      })
+      const key = repKey(r.device_id, unit.workload, unit.version)
+      const device = devices.get(r.device_id)
+      const streak = streaks.get(key) ?? { deviceId: r.device_id, workload: unit.workload, version: unit.version, valid: 0, reset: false }
+      if (v.state !== 'pending') streaks.set(key, streak)
+      if (v.state === 'valid') {
+        streak.valid += 1
+        // The quota doubles back on a valid result (see quotaOf); the speed is an EWMA of what results show.
+        const sample = v.flopsPerMs && Number.isFinite(v.flopsPerMs) ? v.flopsPerMs : undefined
+        if (device) {
+          if (device.quota_shift > 0) device.quota_shift -= 1
+          if (sample !== undefined) device.flops_per_ms = device.flops_per_ms === null ? sample : 0.7 * device.flops_per_ms + 0.3 * sample
+          changedDevices.add(device.id)
+        } else if (!strictIds.includes(r.device_id)) {
+          const d = relative.get(r.device_id) ?? { valid: 0, samples: 0, fromZero: 0, fromFirst: 0 }
+          d.valid += 1
+          if (sample !== undefined) {
+            d.fromFirst = d.samples === 0 ? sample : 0.7 * d.fromFirst + 0.3 * sample
+            d.fromZero = 0.7 * d.fromZero + 0.3 * sample
+            d.samples += 1
           }
-          log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
-        } else if (u.error) {
-          if (open) {
-            Object.assign(unit, { state: 'done', error: u.error })
-            finished.add(u.unitId)
-          }
-          log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
-        } else if (u.wanted) {
-          if (open) unit.wanted = u.wanted
-          log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `No quorum yet: gathering ${u.wanted} results.` })
+          relative.set(r.device_id, d)
         }
-        if (open) changedUnits.add(u.unitId)
-        pendingUnits.add(u.unitId)
-        touched.add(u.unitId)
+        // An unreplicated unit is done with its first valid result; a replicated one waits for the quorum's verdict.
+        if (unit.wanted <= 1 && unit.state !== 'done') {
+          unit.state = 'done'
+          unit.canonical_result = v.resultId
+          changedUnits.add(unit.id)
+          finished.add(unit.id)
+        }
+      } else if (v.state === 'invalid') {
+        Object.assign(streak, { valid: 0, reset: true })
+        if (device) {
+          // The quota halves on an invalid result.
+          device.quota_shift = Math.min(device.quota_shift + 1, 30)
+          changedDevices.add(device.id)
+          log.push({
+            at: now,
+            deviceId: r.device_id,
+            unitId: r.unit_id,
+            resultId: v.resultId,
+            kind: 'quota',
+            message: `Invalid result: the device's daily quota is halved (1/${2 ** device.quota_shift} of the hub's); each valid result doubles it back.`,
+          })
+        }
       }
+      touched.add(r.unit_id)
+    }
+    for (const u of units) {
+      const unit = unitRows.get(u.unitId)
+      const open = unit !== undefined && unit.state !== 'done'
+      if (u.canonicalResultId) {
+        if (open) {
+          Object.assign(unit, { state: 'done', canonical_result: u.canonicalResultId })
+          finished.add(u.unitId)
+        }
+        log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
+      } else if (u.error) {
+        if (open) {
+          Object.assign(unit, { state: 'done', error: u.error })
+          finished.add(u.unitId)
+        }
+        log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
+      } else if (u.wanted) {
+        if (open) unit.wanted = u.wanted
+        log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `No quorum yet: gathering ${u.wanted} results.` })
+      }
+      if (open) changedUnits.add(u.unitId)
+      pendingUnits.add(u.unitId)
+      touched.add(u.unitId)
+    }
 
-      // Every write in ONE statement (each table once; none reads another's changes), not five round trips each
-      // waiting on the event loop while this transaction holds its results', units' and devices' locks.
-      const judged = [...changedResults].map((id) => results.get(id)!)
-      const streakList = [...streaks.values()]
-      const deviceList = [...changedDevices].map((id) => devices.get(id)!)
-      const unitList = [...changedUnits].map((id) => unitRows.get(id)!)
+    // Every write in ONE statement (each table once; none reads another's changes), not five round trips each
+    // waiting on the event loop while this transaction holds its results', units' and devices' locks.
+    const judged = [...changedResults].map((id) => results.get(id)!)
+    const streakList = [...streaks.values()]
+    const deviceList = [...changedDevices].map((id) => devices.get(id)!)
+    const unitList = [...changedUnits].map((id) => unitRows.get(id)!)
+    await this.#query(
+      c,
+      `WITH judged AS (
+         UPDATE results r SET state = v.state, reason = v.reason, validated_at = v.validated_at, checked = v.checked
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bool[]) AS v (id, state, reason, validated_at, checked)
+         WHERE r.id = v.id
+       ), grown AS (
+         -- A streak without an invalid result in this batch grows by its valid ones; one with an invalid result
+         -- restarts from the valid ones after it.
+         INSERT INTO reputation (device_id, workload, version, streak)
+         SELECT v.device_id, v.workload, v.version, v.streak FROM unnest($6::text[], $7::text[], $8::int[], $9::int[], $24::bool[]) AS v (device_id, workload, version, streak, reset)
+         WHERE NOT v.reset
+         ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = reputation.streak + excluded.streak
+       ), restarted AS (
+         INSERT INTO reputation (device_id, workload, version, streak)
+         SELECT v.device_id, v.workload, v.version, v.streak FROM unnest($6::text[], $7::text[], $8::int[], $9::int[], $24::bool[]) AS v (device_id, workload, version, streak, reset)
+         WHERE v.reset
+         ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = excluded.streak
+       ), speeds AS (
+         UPDATE devices d SET quota_shift = v.quota_shift, flops_per_ms = v.flops_per_ms
+         FROM unnest($10::text[], $11::int[], $12::float8[]) AS v (id, quota_shift, flops_per_ms) WHERE d.id = v.id
+       ), decided AS (
+         UPDATE units u SET state = v.state, canonical_result = v.canonical_result, error = v.error, wanted = v.wanted
+         FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[]) AS v (id, state, canonical_result, error, wanted)
+         WHERE u.id = v.id
+       )
+       ${INSERT_DECISIONS(18)}`,
+      [
+        judged.map((r) => r.id),
+        judged.map((r) => r.state),
+        judged.map((r) => r.reason),
+        judged.map((r) => r.validated_at),
+        judged.map((r) => r.checked),
+        streakList.map((k) => k.deviceId),
+        streakList.map((k) => k.workload),
+        streakList.map((k) => k.version),
+        streakList.map((k) => k.valid),
+        deviceList.map((d) => d.id),
+        deviceList.map((d) => d.quota_shift),
+        deviceList.map((d) => d.flops_per_ms),
+        unitList.map((u) => u.id),
+        unitList.map((u) => u.state),
+        unitList.map((u) => u.canonical_result),
+        unitList.map((u) => u.error),
+        unitList.map((u) => u.wanted),
+        ...decisionColumns(log),
+        streakList.map((k) => k.reset),
+      ],
+    )
+    const unsettled = [...touched].filter((id) => !finished.has(id))
+    if (unsettled.length > 0) await this.#query(c, SETTLE_UNITS, [unsettled])
+    if (pendingUnits.size > 0) {
+      // Two hubs' validators may each have decided a unit on replicas the other had not yet recorded (both saw fewer
+      // than the unit wants, or one decided without the other's). SQLite's single validator never leaves a unit with
+      // as many waiting replicas as it wants, nor a done unit with waiting ones; here such replicas go back to the
+      // validator, which decides on all of them in its next pass (the units are locked, so this sees every replica).
       await this.#query(
         c,
-        `WITH judged AS (
-           UPDATE results r SET state = v.state, reason = v.reason, validated_at = v.validated_at, checked = v.checked
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bool[]) AS v (id, state, reason, validated_at, checked)
-           WHERE r.id = v.id
-         ), grown AS (
-           -- A streak without an invalid result in this batch grows by its valid ones; one with an invalid result
-           -- restarts from the valid ones after it.
-           INSERT INTO reputation (device_id, workload, version, streak)
-           SELECT v.device_id, v.workload, v.version, v.streak FROM unnest($6::text[], $7::text[], $8::int[], $9::int[], $24::bool[]) AS v (device_id, workload, version, streak, reset)
-           WHERE NOT v.reset
-           ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = reputation.streak + excluded.streak
-         ), restarted AS (
-           INSERT INTO reputation (device_id, workload, version, streak)
-           SELECT v.device_id, v.workload, v.version, v.streak FROM unnest($6::text[], $7::text[], $8::int[], $9::int[], $24::bool[]) AS v (device_id, workload, version, streak, reset)
-           WHERE v.reset
-           ON CONFLICT (device_id, workload, version) DO UPDATE SET streak = excluded.streak
-         ), speeds AS (
-           UPDATE devices d SET quota_shift = v.quota_shift, flops_per_ms = v.flops_per_ms
-           FROM unnest($10::text[], $11::int[], $12::float8[]) AS v (id, quota_shift, flops_per_ms) WHERE d.id = v.id
-         ), decided AS (
-           UPDATE units u SET state = v.state, canonical_result = v.canonical_result, error = v.error, wanted = v.wanted
-           FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[]) AS v (id, state, canonical_result, error, wanted)
-           WHERE u.id = v.id
-         )
-         ${INSERT_DECISIONS(18)}`,
-        [
-          judged.map((r) => r.id),
-          judged.map((r) => r.state),
-          judged.map((r) => r.reason),
-          judged.map((r) => r.validated_at),
-          judged.map((r) => r.checked),
-          streakList.map((k) => k.deviceId),
-          streakList.map((k) => k.workload),
-          streakList.map((k) => k.version),
-          streakList.map((k) => k.valid),
-          deviceList.map((d) => d.id),
-          deviceList.map((d) => d.quota_shift),
-          deviceList.map((d) => d.flops_per_ms),
-          unitList.map((u) => u.id),
-          unitList.map((u) => u.state),
-          unitList.map((u) => u.canonical_result),
-          unitList.map((u) => u.error),
-          unitList.map((u) => u.wanted),
-          ...decisionColumns(log),
-          streakList.map((k) => k.reset),
-        ],
+        `UPDATE results r SET checked = false FROM units u
+         WHERE u.id = ANY($1::text[]) AND r.unit_id = u.id AND r.state = 'returned' AND r.checked
+           AND (u.state = 'done' OR (SELECT COUNT(*) FROM results q WHERE q.unit_id = u.id AND q.state = 'returned' AND q.checked) >= u.wanted)`,
+        [[...pendingUnits]],
       )
-      const unsettled = [...touched].filter((id) => !finished.has(id))
-      if (unsettled.length > 0) await this.#query(c, SETTLE_UNITS, [unsettled])
-      if (pendingUnits.size > 0) {
-        // Two hubs' validators may each have decided a unit on replicas the other had not yet recorded (both saw fewer
-        // than the unit wants, or one decided without the other's). SQLite's single validator never leaves a unit with
-        // as many waiting replicas as it wants, nor a done unit with waiting ones; here such replicas go back to the
-        // validator, which decides on all of them in its next pass (the units are locked, so this sees every replica).
-        await this.#query(
-          c,
-          `UPDATE results r SET checked = false FROM units u
-           WHERE u.id = ANY($1::text[]) AND r.unit_id = u.id AND r.state = 'returned' AND r.checked
-             AND (u.state = 'done' OR (SELECT COUNT(*) FROM results q WHERE q.unit_id = u.id AND q.state = 'returned' AND q.checked) >= u.wanted)`,
-          [[...pendingUnits]],
-        )
-      }
-      if (relative.size > 0) {
-        // Last, so these rows stay locked only until the commit (locked first in id order, as every writer of devices).
-        const ids = [...relative.keys()].sort()
-        const moves = ids.map((id) => relative.get(id)!)
-        await this.#query(
-          c,
-          `WITH locked AS (SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
-           UPDATE devices d SET quota_shift = greatest(d.quota_shift - v.valid, 0),
-             flops_per_ms = CASE WHEN v.samples = 0 THEN d.flops_per_ms WHEN d.flops_per_ms IS NULL THEN v.from_first
-               ELSE power(0.7, v.samples) * d.flops_per_ms + v.from_zero END
-           FROM locked, unnest($1::text[], $2::int[], $3::int[], $4::float8[], $5::float8[]) AS v (id, valid, samples, from_zero, from_first)
-           WHERE d.id = locked.id AND v.id = locked.id`,
-          [ids, moves.map((m) => m.valid), moves.map((m) => m.samples), moves.map((m) => m.fromZero), moves.map((m) => m.fromFirst)],
-        )
-      }
+    }
+    if (relative.size > 0) {
+      // Last, so these rows stay locked only until the commit (locked first in id order, as every writer of devices).
+      const ids = [...relative.keys()].sort()
+      const moves = ids.map((id) => relative.get(id)!)
+      await this.#query(
+        c,
+        `WITH locked AS (SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE)
+         UPDATE devices d SET quota_shift = greatest(d.quota_shift - v.valid, 0),
+           flops_per_ms = CASE WHEN v.samples = 0 THEN d.flops_per_ms WHEN d.flops_per_ms IS NULL THEN v.from_first
+             ELSE power(0.7, v.samples) * d.flops_per_ms + v.from_zero END
+         FROM locked, unnest($1::text[], $2::int[], $3::int[], $4::float8[], $5::float8[]) AS v (id, valid, samples, from_zero, from_first)
+         WHERE d.id = locked.id AND v.id = locked.id`,
+        [ids, moves.map((m) => m.valid), moves.map((m) => m.samples), moves.map((m) => m.fromZero), moves.map((m) => m.fromFirst)],
+      )
     }
   }
 
