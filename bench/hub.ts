@@ -76,6 +76,7 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
         // The server's CPU per unit: on this machine the hub and its volunteers take CPU from the server that pgbench
         // has to itself, so next to the rates this compares what each unit costs the server.
         serverCpuMs = ((serverCpu() - cpuBefore) * 1000) / units
+        console.log(`hub (Postgres): server CPU per unit ${serverCpuMs.toFixed(3)} ms`)
         hubWrites = writesPerUnit(writesBefore!, tableWrites(admin), units)
       },
     })
