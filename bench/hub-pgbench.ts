@@ -6,8 +6,8 @@
  * `meshwork_lease_many`, as its lease queue calls it), the results stored in three transactions (as the ingest groups
  * uploads: the same locks, checks and writes as `insertResults`), the verdicts of the 512 results in one transaction
  * (`validatePending`: the read that locks them, then `recordVerdicts`' locks and writes for valid results), and their
- * credit (the credit loop's read, hourly window, ledger transaction, decision rows and job check). Nothing runs in between: no HTTP, no
- * signatures, no checks of outputs, no event loop; only the database's share of each unit.
+ * credit (the credit loop's read, hourly window, ledger transaction, decision rows and job check). Nothing runs in
+ * between: no HTTP, no signatures, no checks of outputs, no event loop; only the database's share of each unit.
  *
  * That the two do the same work is measured, not assumed: `tableWrites` reads rows written per table, commits and WAL
  * bytes, and the bench prints them per unit for the hub's run and for pgbench's, side by side.
