@@ -48,7 +48,7 @@ import type {
 } from './types.ts'
 import type { Backend, ResultState } from '../../protocol/schemas.ts'
 // The quota rule is SQLite's, shared rather than copied (store/index.ts loads sqlite.ts in every hub anyway).
-import { quotaOf } from './sqlite.ts'
+import { notLeased, quorumDecision, quotaHalved, quotaOf, reusedResultId, secondResult, unknownUnit } from './decisions.ts'
 
 /**
  * Schema versions, applied in order; `schema_migrations` records each one that ran. Never edit a shipped entry.
@@ -1162,23 +1162,13 @@ export class PostgresStore implements Store {
           const seen = byId.get(item.resultId)
           if (seen) {
             if (seen.unit_id === item.unitId && seen.device_id === item.deviceId) return { kind: 'duplicate', state: seen.state }
-            return {
-              kind: 'rejected',
-              code: 'conflict',
-              message: `Result id ${item.resultId} was already used for another unit or device; choose a new id for a new result.`,
-            }
+            return reusedResultId(item.resultId)
           }
-          if (!units.has(item.unitId)) return { kind: 'rejected', code: 'not_found', message: `Unit ${item.unitId} does not exist.` }
+          if (!units.has(item.unitId)) return unknownUnit(item.unitId)
           const lease = latestLease.get(pair(item.unitId, item.deviceId))
-          if (!lease) return { kind: 'rejected', code: 'forbidden', message: `Unit ${item.unitId} was not leased to this device.` }
+          if (!lease) return notLeased(item.unitId)
           const prior = byPair.get(pair(item.unitId, item.deviceId))
-          if (prior) {
-            return {
-              kind: 'rejected',
-              code: 'conflict',
-              message: `This device already returned result ${prior.id} (${prior.state}) for unit ${item.unitId}; one result per unit and device.`,
-            }
-          }
+          if (prior) return secondResult(prior, item.unitId)
           // Without a partner in the submission, the result keeps the partner its unit was leased through by this device.
           const row = { id: item.resultId, unit_id: item.unitId, device_id: item.deviceId, state: 'returned' as const }
           byId.set(row.id, row)
@@ -1430,14 +1420,7 @@ export class PostgresStore implements Store {
           // The quota halves on an invalid result.
           device.quota_shift = Math.min(device.quota_shift + 1, 30)
           changedDevices.add(device.id)
-          log.push({
-            at: now,
-            deviceId: r.device_id,
-            unitId: r.unit_id,
-            resultId: v.resultId,
-            kind: 'quota',
-            message: `Invalid result: the device's daily quota is halved (1/${2 ** device.quota_shift} of the hub's); each valid result doubles it back.`,
-          })
+          log.push(quotaHalved(now, { deviceId: r.device_id, unitId: r.unit_id, resultId: v.resultId }, device.quota_shift))
         }
       }
       touched.add(r.unit_id)
@@ -1450,17 +1433,16 @@ export class PostgresStore implements Store {
           Object.assign(unit, { state: 'done', canonical_result: u.canonicalResultId })
           finished.add(u.unitId)
         }
-        log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
       } else if (u.error) {
         if (open) {
           Object.assign(unit, { state: 'done', error: u.error })
           finished.add(u.unitId)
         }
-        log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
       } else if (u.wanted) {
         if (open) unit.wanted = u.wanted
-        log.push({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `No quorum yet: gathering ${u.wanted} results.` })
       }
+      const decision = quorumDecision(now, u)
+      if (decision) log.push(decision)
       if (open) changedUnits.add(u.unitId)
       pendingUnits.add(u.unitId)
       touched.add(u.unitId)

@@ -14,6 +14,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.ts'
 import { WalSync } from './wal-sync.ts'
+import { notLeased, quorumDecision, quotaHalved, quotaOf, reusedResultId, secondResult, unknownUnit } from './decisions.ts'
 import type {
   CreditCandidate,
   CurrentJob,
@@ -335,11 +336,6 @@ function toUnit(row: UnitRow): UnitRecord {
 
 function emptyCounts(): UnitCounts {
   return { total: 0, unsent: 0, leased: 0, returned: 0, done: 0, error: 0 }
-}
-
-/** A device's daily quota: the hub's default halved once per net invalid result, at least 1. */
-export function quotaOf(defaultQuota: number, shift: number): number {
-  return Math.max(1, Math.floor(defaultQuota / 2 ** shift))
 }
 
 /** UTC day number of `now`. */
@@ -751,25 +747,12 @@ export class SqliteStore implements Store {
           if (existing.unit_id === item.unitId && existing.device_id === item.deviceId) {
             return { kind: 'duplicate', state: existing.state }
           }
-          return {
-            kind: 'rejected',
-            code: 'conflict',
-            message: `Result id ${item.resultId} was already used for another unit or device; choose a new id for a new result.`,
-          }
+          return reusedResultId(item.resultId)
         }
         const latest = lease.get(item.unitId, item.deviceId) as { partner: string | null } | undefined
-        if (!latest) {
-          if (!unitState.get(item.unitId)) return { kind: 'rejected', code: 'not_found', message: `Unit ${item.unitId} does not exist.` }
-          return { kind: 'rejected', code: 'forbidden', message: `Unit ${item.unitId} was not leased to this device.` }
-        }
+        if (!latest) return unitState.get(item.unitId) ? notLeased(item.unitId) : unknownUnit(item.unitId)
         const earlier = rows.find((r) => r.unit_id === item.unitId && r.device_id === item.deviceId)
-        if (earlier) {
-          return {
-            kind: 'rejected',
-            code: 'conflict',
-            message: `This device already returned result ${earlier.id} (${earlier.state}) for unit ${item.unitId}; one result per unit and device.`,
-          }
-        }
+        if (earlier) return secondResult(earlier, item.unitId)
         // Without a partner in the submission, the result keeps the partner its unit was leased through by this device.
         insert.run({ ...item, output: asBuffer(item.output), partner: item.partner ?? latest.partner })
         returned.run(item.unitId, item.deviceId)
@@ -891,30 +874,20 @@ export class SqliteStore implements Store {
         } else if (v.state === 'invalid') {
           bad.run(row.device_id, unit.workload, unit.version)
           const shift = (halve.get(row.device_id) as { quota_shift: number } | undefined)?.quota_shift
-          if (shift !== undefined) {
-            log.run({
-              at: now,
-              deviceId: row.device_id,
-              unitId: row.unit_id,
-              resultId: v.resultId,
-              kind: 'quota',
-              message: `Invalid result: the device's daily quota is halved (1/${2 ** shift} of the hub's); each valid result doubles it back.`,
-            })
-          }
+          if (shift !== undefined) log.run(quotaHalved(now, { deviceId: row.device_id, unitId: row.unit_id, resultId: v.resultId }, shift))
         }
         touched.add(row.unit_id)
       }
       for (const u of units) {
         if (u.canonicalResultId) {
           if (done.run(u.canonicalResultId, u.unitId).changes) finished.add(u.unitId)
-          log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: u.canonicalResultId, kind: 'quorum', message: `A quorum agreed; result ${u.canonicalResultId} is the unit's answer.` })
         } else if (u.error) {
           if (failed.run(u.error, u.unitId).changes) finished.add(u.unitId)
-          log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `The unit is an error: ${u.error}.` })
         } else if (u.wanted) {
           want.run(u.wanted, u.unitId)
-          log.run({ at: now, deviceId: null, unitId: u.unitId, resultId: null, kind: 'quorum', message: `No quorum yet: gathering ${u.wanted} results.` })
         }
+        const decision = quorumDecision(now, u)
+        if (decision) log.run(decision)
         touched.add(u.unitId)
       }
       for (const unit of touched) if (!finished.has(unit)) settle.run({ unit })
