@@ -22,6 +22,8 @@ import { LAST_SEEN_SLACK_MS, SESSION_OPTIONS } from '../server/store/postgres.ts
 /** Devices in one lease group (the store's MAX_LEASE_GROUP) and units per device (the bench's volunteers ask for 16). */
 const GROUP = 32
 const PER_DEVICE = 16
+/** Seconds of each pgbench run. */
+const PGBENCH_SECONDS = 10
 /** Ingest transactions per round: the hub's ingest stored ~170 results per transaction in the bench. */
 const INGESTS = 3
 
@@ -38,11 +40,23 @@ export function connectionArgs(url: string): string[] {
   return ['-h', u.hostname, '-p', u.port, '-U', 'postgres']
 }
 
-/** Runs SQL with psql on the `postgres` database at `url`, stopping at the first error; returns its unaligned output. */
+/** The database `url` names (`postgres` when it names none). */
+export function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres'
+}
+
+/** `url` with its database replaced by `database`. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = `/${encodeURIComponent(database)}`
+  return u.toString()
+}
+
+/** Runs SQL with psql on the database at `url`, stopping at the first error; returns its unaligned output. */
 export function psqlOf(url: string): (sql: string) => string {
   const bin = postgresBinDir()!
   return (sql: string) =>
-    execFileSync(path.join(bin, 'psql'), [...connectionArgs(url), '-d', 'postgres', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
+    execFileSync(path.join(bin, 'psql'), [...connectionArgs(url), '-d', databaseOf(url), '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -58,7 +72,7 @@ export function tableWrites(url: string): WriteCounts {
     const [name, n] = line.split('|')
     if (name && !name.startsWith('b_')) rows.set(name, Number(n))
   }
-  const [commits, walBytes] = psql(`SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'), (SELECT wal_bytes FROM pg_stat_wal)`)
+  const [commits, walBytes] = psql(`SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), (SELECT wal_bytes FROM pg_stat_wal)`)
     .trim()
     .split('|')
     .map(Number)
@@ -180,7 +194,7 @@ WITH done AS (
     const cpuBefore = serverCpu()
     const out = execFileSync(
       path.join(bin, 'pgbench'),
-      [...connectionArgs(url), '-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, 'postgres'],
+      [...connectionArgs(url), '-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(PGBENCH_SECONDS), '-f', script, databaseOf(url)],
       // The hub's session settings (JIT off: the lease pick's estimated cost would have every pick compiled).
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGOPTIONS: SESSION_OPTIONS } },
     )

@@ -17,7 +17,7 @@ import path from 'node:path'
 import { postgresBinDir, startCluster } from '../server/postgres-global-setup.ts'
 import { DEFAULT_MAX_CONNECTIONS } from '../server/store/postgres.ts'
 import { quantile, row, type BenchRow } from './stats.ts'
-import { connectionArgs, pgbenchHubTransactions, psqlOf, tableWrites, writesPerUnit, type WriteCounts } from './hub-pgbench.ts'
+import { connectionArgs, databaseOf, pgbenchHubTransactions, psqlOf, tableWrites, withDatabase, writesPerUnit, type WriteCounts } from './hub-pgbench.ts'
 
 export interface HubBenchOptions {
   volunteers: number
@@ -56,35 +56,31 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
   }
   try {
     const admin = cluster.provided.url
-    let serverCpuMs = NaN
-    let hubWrites: ReturnType<typeof writesPerUnit> | undefined
     // To watch the server while the bench runs (pg_stat_activity, locks): psql from the same Postgres binaries.
     console.log(`hub bench Postgres cluster: ${admin}`)
     const serverCpu = clusterCpu(admin)
     // BENCH_HUB_PIN=1: Postgres on CPU 0, everything else (hub, volunteers, pgbench's client) on CPU 1, so both runs
     // give the server the same core and their clients never take it: the rates compare how well each drives the server.
     if (process.env.BENCH_HUB_PIN) pinCores(admin)
-    let cpuBefore = 0
-    let writesBefore: WriteCounts | undefined
-    const { rows: pg, hubCpuMs, volunteersCpuMs } = await benchHubOn(options, 'Postgres', {
-      databaseUrl: admin,
-      onClockStart: () => {
-        writesBefore = tableWrites(admin)
-        cpuBefore = serverCpu()
-      },
-      onClockStop: (units) => {
-        // The server's CPU per unit: on this machine the hub and its volunteers take CPU from the server that pgbench
-        // has to itself, so next to the rates this compares what each unit costs the server.
-        serverCpuMs = ((serverCpu() - cpuBefore) * 1000) / units
-        console.log(`hub (Postgres): server CPU per unit ${serverCpuMs.toFixed(3)} ms`)
-        hubWrites = writesPerUnit(writesBefore!, tableWrites(admin), units)
-      },
-    })
-    const same = pgbenchHubTransactions(admin, serverCpu)
-    printWrites(hubWrites!, same.writes)
+    // BENCH_HUB_PG_PAIRS: pairs of runs, the hub's then pgbench's on the same fresh database; the median pair counts.
+    const count = Math.max(1, Number(process.env.BENCH_HUB_PG_PAIRS ?? 3))
+    const pairs: PostgresPair[] = []
+    for (let i = 1; i <= count; i++) pairs.push(await postgresPair(options, admin, `bench_pair_${i}`, serverCpu))
+    // This machine's speed swings by half and more from one minute to the next, pgbench's 10-second runs with it
+    // (its server CPU a unit was 0.27 ms in one run and 0.50 ms in another): each pair's ratio compares two runs made
+    // in the same minutes, and the pair with the median ratio gives every Postgres row, the others' ratios beside it.
+    pairs.sort((a, b) => a.rate / a.pgbench.units - b.rate / b.pgbench.units)
+    const ratios = pairs.map((p) => p.rate / p.pgbench.units)
+    const median = pairs[Math.floor((count - 1) / 2)]
+    if (count > 1) {
+      console.log(
+        `hub (Postgres) against pgbench, ${count} pairs of runs: ${pairs.map((p) => `${p.rate.toFixed(0)} / ${p.pgbench.units.toFixed(0)} = ${(p.rate / p.pgbench.units).toFixed(2)}`).join(', ')}; the median pair counts`,
+      )
+    }
+    printWrites(median.hubWrites, median.pgbench.writes)
     const tps = pgbenchUnits(admin)
     const batched = pgbenchUnits(admin, BATCH, serverCpu)
-    const rate = pg[0].value
+    const { rate, serverCpuMs, hubCpuMs, volunteersCpuMs, rows: pg, pgbench: same } = median
     console.log(
       `Postgres server CPU per unit: hub ${serverCpuMs.toFixed(3)} ms, pgbench with the hub's transactions ${same.cpuMsPerUnit.toFixed(3)} ms, pgbench's minimal writes batched ${batched.cpuMsPerUnit.toFixed(3)} ms`,
     )
@@ -95,9 +91,19 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
     console.log(
       `hub (Postgres): with server work as cheap as pgbench's (${same.cpuMsPerUnit.toFixed(3)} ms a unit), the hub (${hubCpuMs.toFixed(3)} ms) and its volunteers (${volunteersCpuMs.toFixed(3)} ms) would cap ${cores} cores at ${ceiling.toFixed(0)} units/s: ${(ceiling / same.units).toFixed(2)} of pgbench's rate`,
     )
+    const pairsNote = count > 1 ? `, median of ${count} pairs of runs` : ''
     return [
       ...rows,
-      { ...pg[0], ...row(pg[0].name, rate, 'units/s', { name: "pgbench running the hub's transactions on the same server", value: same.units }) },
+      {
+        ...pg[0],
+        ...row(`${pg[0].name}${pairsNote}`, rate, 'units/s', { name: "pgbench running the hub's transactions on the same server, in the same minutes", value: same.units }),
+      },
+      ...(count > 1
+        ? [
+            row(`hub Postgres units/s over pgbench's, lowest of ${count} pairs`, ratios[0], 'ratio'),
+            row(`hub Postgres units/s over pgbench's, highest of ${count} pairs`, ratios[count - 1], 'ratio'),
+          ]
+        : []),
       // Inverted so that, like the rows around it, the ratio is ours over the baseline's (units per server CPU-second).
       row(`hub Postgres units per server CPU-second against pgbench running the hub's transactions`, 1000 / serverCpuMs, 'units/CPU-s', {
         name: "pgbench, the hub's transactions",
@@ -119,6 +125,56 @@ export async function benchHub(options: HubBenchOptions): Promise<BenchRow[]> {
     ]
   } finally {
     await cluster.stop()
+  }
+}
+
+/** One pair of Postgres runs (see benchHub): the hub's, then pgbench running its transactions, on one fresh database. */
+interface PostgresPair {
+  rate: number
+  /** The server's CPU a unit in the hub's run (ms). */
+  serverCpuMs: number
+  hubCpuMs: number
+  volunteersCpuMs: number
+  hubWrites: ReturnType<typeof writesPerUnit>
+  rows: BenchRow[]
+  pgbench: ReturnType<typeof pgbenchHubTransactions>
+}
+
+/**
+ * Creates the database `name` on the cluster at `admin`, runs the hub on it, then pgbench with the hub's transactions
+ * on what the hub's run left (the same tables, indexes and functions), and drops it: every pair starts from the same
+ * empty schema, and pgbench never finds another pair's rows.
+ */
+async function postgresPair(options: HubBenchOptions, admin: string, name: string, serverCpu: () => number): Promise<PostgresPair> {
+  const psql = psqlOf(admin)
+  psql(`DROP DATABASE IF EXISTS ${name}`)
+  psql(`CREATE DATABASE ${name}`)
+  const url = withDatabase(admin, name)
+  try {
+    let serverCpuMs = NaN
+    let cpuBefore = 0
+    let writesBefore: WriteCounts | undefined
+    let hubWrites: ReturnType<typeof writesPerUnit> | undefined
+    const { rows, hubCpuMs, volunteersCpuMs } = await benchHubOn(options, 'Postgres', {
+      databaseUrl: url,
+      onClockStart: () => {
+        writesBefore = tableWrites(url)
+        cpuBefore = serverCpu()
+      },
+      onClockStop: (units) => {
+        // The server's CPU per unit: on this machine the hub and its volunteers take CPU from the server that pgbench
+        // has to itself, so next to the rates this compares what each unit costs the server.
+        serverCpuMs = ((serverCpu() - cpuBefore) * 1000) / units
+        console.log(`hub (Postgres): server CPU per unit ${serverCpuMs.toFixed(3)} ms`)
+        hubWrites = writesPerUnit(writesBefore!, tableWrites(url), units)
+      },
+    })
+    const pgbench = pgbenchHubTransactions(url, serverCpu)
+    const rate = rows[0].value
+    console.log(`hub (Postgres), ${name}: ${rate.toFixed(0)} units/s against pgbench's ${pgbench.units.toFixed(0)}: ${(rate / pgbench.units).toFixed(2)}`)
+    return { rate, serverCpuMs, hubCpuMs, volunteersCpuMs, hubWrites: hubWrites!, rows, pgbench }
+  } finally {
+    psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
   }
 }
 
@@ -264,7 +320,7 @@ COMMIT;
   )
   const run = (clients: number) => {
     const cpuBefore = serverCpu?.() ?? 0
-    const out = execFileSync(path.join(bin, 'pgbench'), [...connectionArgs(url), '-n', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, 'postgres'], {
+    const out = execFileSync(path.join(bin, 'pgbench'), [...connectionArgs(url), '-n', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, databaseOf(url)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     })

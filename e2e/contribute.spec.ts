@@ -32,8 +32,9 @@ test('nothing computes before the click; contributing earns verified credit equa
   expect(Date.now() - stopClicked).toBeLessThan(1000)
   await expect(page.getByRole('button', { name: 'Contribute' })).toBeVisible()
   // A kernel that finishes in the half second Stop gives running units to cancel still delivers its result (nothing
-  // computed is lost): it reaches the outbox after the button changed. Past that window no new result can appear.
-  await page.waitForTimeout(1500)
+  // computed is lost): it reaches the outbox after the button changed, while the page says "Stopping…". Once it says
+  // "Stopped", every unit has settled and no new result can appear.
+  await expect(page.getByText('Stopped', { exact: true })).toBeVisible()
 
   // Once everything finished uploads and verification, credit is exactly the sum of the verified units' 2·m·n·k.
   await expect.poll(() => count(page, 'count-waiting')).toBe(0)

@@ -47,6 +47,9 @@ const SPLITS: Record<string, TaskSplit> = { matmul: matmulRowSplit }
 /** How often a computing unit saves its progress to IndexedDB (at a slice boundary; see workers/checkpoint.ts). */
 export const CHECKPOINT_EVERY_MS = 2000
 
+/** The longest a Stop waits for its units to settle before it says Stopped (see stop). */
+const STOP_SETTLE_MS = 3000
+
 /** sessionStorage flag: contributing was paused for an update and carries on after the reload. */
 const RESUME_AFTER_UPDATE = 'meshwork.resumeAfterUpdate'
 
@@ -89,6 +92,8 @@ export class Contributor {
    * Start, which runs it again from the lease buffer: it would be computed twice and its second result refused.
    */
   #epoch = 0
+  /** Units being fetched, computed or stored (see #runUnit): a Stop waits for them before it says Stopped. */
+  #inFlight = new Set<Promise<void>>()
   /** The governor's throttle (src/lib/governor/): workers allowed to compute and their duty. */
   #throttle = { workers: Infinity, duty: 1 }
 
@@ -191,14 +196,18 @@ export class Contributor {
     this.#schedulePump(0)
   }
 
-  /** Stops computing within a second; leased units not finished are left for the hub to re-issue. */
+  /**
+   * Stops computing within a second; leased units not finished are left for the hub to re-issue. The status says
+   * "Stopping…" until the workers are gone and the units they were on have settled (a unit whose kernel finished in
+   * the cancel window still stores its result: nothing computed is lost), then "Stopped".
+   */
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
     this.#epoch++
     clearTimeout(this.#pumpTimer)
     clearInterval(this.#summaryTimer)
-    this.#status = 'Stopped'
+    this.#status = 'Stopping…'
     this.#tasks = []
     const pool = this.#pool
     this.#pool = undefined
@@ -211,6 +220,12 @@ export class Contributor {
     // Kernels check for cancellation every few ms; a worker that does not answer in 500 ms is terminated.
     await pool?.cancelAll(500)
     pool?.terminate()
+    // A unit still fetching its inputs gives up once its fetch answers (retries stop with the Stop); one that waits on
+    // a hub that never answers does not hold the status up past STOP_SETTLE_MS.
+    const inFlight = [...this.#inFlight]
+    await Promise.race([Promise.allSettled(inFlight), new Promise((resolve) => setTimeout(resolve, STOP_SETTLE_MS))])
+    // A Start while this Stop waited owns the status now.
+    if (!this.#running) this.#status = 'Stopped'
   }
 
   /** Applies a new worker count (the slider) while running. */
@@ -381,13 +396,15 @@ export class Contributor {
     this.#peers?.setJobs(new Set([...this.#held.values()].map((u) => u.jobId)))
     this.#tasks.push({ unitId: unit.unitId, jobId: unit.jobId, workload: unit.workload, costFlops: unit.costFlops, phase: 'fetching', progress: resumeAt, cores: 1 })
     const epoch = this.#epoch
-    void this.#compute(unit, epoch).finally(() => {
+    const computing = this.#compute(unit, epoch).finally(() => {
+      this.#inFlight.delete(computing)
       // After a Stop, a later Start owns this unit's place in the lists (if it runs the unit again).
       if (epoch !== this.#epoch) return
       this.#held.delete(unit.unitId)
       this.#tasks = this.#tasks.filter((t) => t.unitId !== unit.unitId)
       if (this.#running) this.#schedulePump(0)
     })
+    this.#inFlight.add(computing)
   }
 
   #task(unitId: string): TaskView | undefined {
