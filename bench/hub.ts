@@ -171,7 +171,9 @@ async function postgresPair(options: HubBenchOptions, admin: string, name: strin
     })
     const pgbench = pgbenchHubTransactions(url, serverCpu)
     const rate = rows[0].value
-    console.log(`hub (Postgres), ${name}: ${rate.toFixed(0)} units/s against pgbench's ${pgbench.units.toFixed(0)}: ${(rate / pgbench.units).toFixed(2)}`)
+    console.log(
+      `hub (Postgres), ${name}: ${rate.toFixed(0)} units/s against pgbench's ${pgbench.units.toFixed(0)}: ${(rate / pgbench.units).toFixed(2)}; server CPU a unit ${serverCpuMs.toFixed(3)} against ${pgbench.cpuMsPerUnit.toFixed(3)} ms: ${(pgbench.cpuMsPerUnit / serverCpuMs).toFixed(2)}`,
+    )
     return { rate, serverCpuMs, hubCpuMs, volunteersCpuMs, hubWrites: hubWrites!, rows, pgbench }
   } finally {
     psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
