@@ -204,7 +204,7 @@ export class Contributor {
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
-    this.#epoch++
+    const epoch = ++this.#epoch
     clearTimeout(this.#pumpTimer)
     clearInterval(this.#summaryTimer)
     this.#status = 'Stopping…'
@@ -224,8 +224,8 @@ export class Contributor {
     // a hub that never answers does not hold the status up past STOP_SETTLE_MS.
     const inFlight = [...this.#inFlight]
     await Promise.race([Promise.allSettled(inFlight), new Promise((resolve) => setTimeout(resolve, STOP_SETTLE_MS))])
-    // A Start while this Stop waited owns the status now.
-    if (!this.#running) this.#status = 'Stopped'
+    // A Start (and perhaps another Stop) while this Stop waited owns the status now.
+    if (!this.#running && epoch === this.#epoch) this.#status = 'Stopped'
   }
 
   /** Applies a new worker count (the slider) while running. */
