@@ -646,14 +646,17 @@ function sqlState(error: unknown): string | undefined {
 type Queryable = pg.Pool | pg.PoolClient
 
 /**
- * Connections a hub holds open by default. A transaction keeps its connection for all its round trips, and each round
- * trip waits for the hub's event loop (10-40 ms of lag with 1,000 volunteers on 2 cores), so a pool of 10 capped the
- * hub bench at about 100 leases and results a second while Postgres sat idle.
+ * Connections a hub holds open by default for its requests (its loops have LOOP_CONNECTIONS more). Few on purpose: a
+ * lease group takes one, the ingest at most MAX_CONCURRENT_BATCHES (server/ingest.ts), and every other statement is
+ * short. With 1,000 volunteers on 2 cores, 32 connections cost the server 0.47 ms of CPU a unit and 4 cost 0.36 to
+ * 0.41 (alternated runs, the ingest's concurrency at 2 in both: 1,823 and 1,863 against 2,266 units/s; the bench's
+ * hub reached 1,980 and 2,053 with 4 against 1,398 and 1,464 with 32 and the ingest at 8): work spread over many
+ * backends runs each with cold caches.
  */
-export const DEFAULT_MAX_CONNECTIONS: number = 32
+export const DEFAULT_MAX_CONNECTIONS: number = 4
 
 export interface PostgresStoreOptions {
-  /** Most connections this hub holds open. @default DEFAULT_MAX_CONNECTIONS (32) */
+  /** Most connections this hub holds open for its requests. @default DEFAULT_MAX_CONNECTIONS (4) */
   maxConnections?: number
 }
 
