@@ -23,7 +23,7 @@ import { LAST_SEEN_SLACK_MS, SESSION_OPTIONS } from '../server/store/postgres.ts
 const GROUP = 32
 const PER_DEVICE = 16
 /** Seconds of each pgbench run. */
-const PGBENCH_SECONDS = 10
+export const PGBENCH_SECONDS = 10
 /** Ingest transactions per round: the hub's ingest stored ~170 results per transaction in the bench. */
 const INGESTS = 3
 

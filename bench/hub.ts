@@ -17,7 +17,7 @@ import path from 'node:path'
 import { postgresBinDir, startCluster } from '../server/postgres-global-setup.ts'
 import { DEFAULT_MAX_CONNECTIONS } from '../server/store/postgres.ts'
 import { quantile, row, type BenchRow } from './stats.ts'
-import { connectionArgs, databaseOf, pgbenchHubTransactions, psqlOf, tableWrites, withDatabase, writesPerUnit, type WriteCounts } from './hub-pgbench.ts'
+import { connectionArgs, databaseOf, PGBENCH_SECONDS, pgbenchHubTransactions, psqlOf, tableWrites, withDatabase, writesPerUnit, type WriteCounts } from './hub-pgbench.ts'
 
 export interface HubBenchOptions {
   volunteers: number
@@ -322,7 +322,7 @@ COMMIT;
   )
   const run = (clients: number) => {
     const cpuBefore = serverCpu?.() ?? 0
-    const out = execFileSync(path.join(bin, 'pgbench'), [...connectionArgs(url), '-n', '-c', String(clients), '-j', '2', '-T', '10', '-f', script, databaseOf(url)], {
+    const out = execFileSync(path.join(bin, 'pgbench'), [...connectionArgs(url), '-n', '-c', String(clients), '-j', '2', '-T', String(PGBENCH_SECONDS), '-f', script, databaseOf(url)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     })

@@ -47,7 +47,7 @@ import type {
   UnitState,
 } from './types.ts'
 import type { Backend, ResultState } from '../../protocol/schemas.ts'
-// The quota rule is SQLite's, shared rather than copied (store/index.ts loads sqlite.ts in every hub anyway).
+// What both engines tell a volunteer (rejections, decision texts) and the quota rule, from one module.
 import { notLeased, quorumDecision, quotaHalved, quotaOf, reusedResultId, secondResult, unknownUnit } from './decisions.ts'
 
 /**
